@@ -1,0 +1,81 @@
+"""Actions: one step a role can take, with its prompt in a template under `prompts/`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from pydantic import BaseModel
+
+import prompts
+
+if TYPE_CHECKING:
+    from agents.llm import LLM
+    from agents.message import Message
+
+
+@dataclass(frozen=True)
+class ActionContext:
+    """What an action gets to work with: the role's model, the role's view, and its task."""
+
+    llm: LLM
+    role_name: str
+    system_prompt: str
+    messages: Sequence[Message]
+    instruction: str = ""
+
+
+@dataclass(frozen=True)
+class ActionOutput:
+    content: str
+    payload: BaseModel | None = None
+
+
+class Action:
+    """A step of a role. By default: render `template` with `prompt_variables`, ask the LLM.
+
+    `output` set to a pydantic model makes the answer structured and validated.
+    """
+
+    name: ClassVar[str] = "Action"
+    description: ClassVar[str] = ""
+    template: ClassVar[str] = "action/default.md"
+    output: ClassVar[type[BaseModel] | None] = None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "name" not in cls.__dict__:
+            cls.name = cls.__name__
+
+    def prompt_variables(self, ctx: ActionContext) -> Mapping[str, Any]:
+        """The template's variables; actions with their own template override this."""
+        from agents.message import format_history
+
+        return {
+            "action": self.name,
+            "description": self.description,
+            "instruction": ctx.instruction,
+            "history": format_history(ctx.messages),
+        }
+
+    async def run(self, ctx: ActionContext) -> ActionOutput:
+        prompt = prompts.render(self.template, **self.prompt_variables(ctx))
+        if self.output is None:
+            text = await ctx.llm.aask(
+                prompt, ctx.system_prompt, role=ctx.role_name, action=self.name
+            )
+            return ActionOutput(content=text)
+        document = await ctx.llm.aask(
+            prompt, ctx.system_prompt, schema=self.output, role=ctx.role_name, action=self.name
+        )
+        return ActionOutput(content=document.model_dump_json(indent=2), payload=document)
+
+
+class UserRequirement(Action):
+    """The cause of what the user says; roles watch it to pick up a new requirement."""
+
+    description = "A requirement from the user."
+
+    async def run(self, ctx: ActionContext) -> ActionOutput:
+        raise TypeError("UserRequirement marks messages from the user; it is not run by a role")

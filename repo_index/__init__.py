@@ -1,0 +1,1 @@
+"""Indexing of existing code: parsing, ranking and the token budget of prompts."""
