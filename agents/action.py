@@ -11,6 +11,7 @@ from pydantic import BaseModel
 import prompts
 
 if TYPE_CHECKING:
+    from agents.documents import DocumentStore
     from agents.llm import LLM
     from agents.message import Message
 
@@ -23,6 +24,7 @@ class ActionContext:
     role_name: str
     system_prompt: str
     messages: Sequence[Message]
+    documents: DocumentStore
     instruction: str = ""
 
 
@@ -60,7 +62,11 @@ class Action:
         }
 
     async def run(self, ctx: ActionContext) -> ActionOutput:
-        prompt = prompts.render(self.template, **self.prompt_variables(ctx))
+        return await self.ask(ctx, **self.prompt_variables(ctx))
+
+    async def ask(self, ctx: ActionContext, **variables: Any) -> ActionOutput:
+        """Render the template with `variables` and ask the role's LLM."""
+        prompt = prompts.render(self.template, **variables)
         if self.output is None:
             text = await ctx.llm.aask(
                 prompt, ctx.system_prompt, role=ctx.role_name, action=self.name

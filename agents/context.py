@@ -1,4 +1,4 @@
-"""What a team's roles share, passed explicitly: settings, the cost manager, the workspace."""
+"""What a team's roles share, passed explicitly: settings, budget, documents, the proposal."""
 
 from __future__ import annotations
 
@@ -7,15 +7,23 @@ from pathlib import Path
 
 from agents.config import Settings, load_settings
 from agents.cost import CostManager
+from agents.documents import DocumentStore
+from agents.events import EventListener, EventStatus, RunEvent
 from agents.llm import LLM
+from agents.llm.journal import CallJournal
+from agents.proposal import Proposal
 
 
 @dataclass
 class Context:
     settings: Settings = field(default_factory=load_settings)
     cost: CostManager = field(default_factory=CostManager)
-    workspace: Path | None = None
+    project_root: Path | None = None  # the existing project; None while it is being created
     raw_output_dir: Path | None = None
+    documents: DocumentStore = field(default_factory=DocumentStore)
+    proposal: Proposal = field(default_factory=Proposal)
+    journal: CallJournal | None = None
+    listeners: list[EventListener] = field(default_factory=list)
     _llms: dict[str, LLM] = field(default_factory=dict, init=False, repr=False)
 
     def llm_for(self, role: str) -> LLM:
@@ -26,5 +34,22 @@ class Context:
                 pricing=self.settings.pricing,
                 cost=self.cost,
                 raw_output_dir=self.raw_output_dir,
+                journal=self.journal,
             )
         return self._llms[role]
+
+    def emit(
+        self,
+        role: str,
+        action: str,
+        status: EventStatus,
+        *,
+        path: str | None = None,
+        done: int | None = None,
+        total: int | None = None,
+        detail: str = "",
+    ) -> None:
+        """Tell every listener what just happened, with the money spent so far."""
+        event = RunEvent(role, action, status, self.cost.spent, path, done, total, detail)
+        for listener in self.listeners:
+            listener(event)

@@ -9,7 +9,18 @@ from pathlib import Path
 
 
 class SoplsError(Exception):
-    """Base of every error sopls raises on purpose."""
+    """Base of every error sopls raises on purpose.
+
+    `role` and `action` say where in the SOP it happened, when that is known.
+    """
+
+    role: str = ""
+    action: str = ""
+
+    def located(self, role: str, action: str) -> None:
+        """Record where the error happened, unless a deeper layer already did."""
+        if not self.role and not self.action:
+            self.role, self.action = role, action
 
 
 class ConfigError(SoplsError):

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, ClassVar, Literal
 from pydantic import BaseModel, Field, create_model
 
 import prompts
-from agents.action import Action, ActionContext
+from agents.action import Action, ActionContext, ActionOutput
 from agents.context import Context
 from agents.errors import SoplsError
 from agents.llm import LLM
@@ -93,6 +93,7 @@ class Role:
         self.react_mode = react_mode
         self.max_react_loop = max_react_loop
         self.memory = Memory()
+        self.news: list[Message] = []
         self.plan: Plan | None = None
         self.finished_tasks: list[FinishedTask] = []
         self._context = context
@@ -140,10 +141,10 @@ class Role:
 
     def observe(self) -> list[Message]:
         """Move new messages from the inbox into memory; return them."""
-        news = [m for m in self._inbox if m not in self.memory]
+        self.news = [m for m in self._inbox if m not in self.memory]
         self._inbox.clear()
-        self.memory.extend(news)
-        return news
+        self.memory.extend(self.news)
+        return self.news
 
     # --- act -------------------------------------------------------------------------------
 
@@ -164,14 +165,14 @@ class Role:
 
     async def act(self, action: Action, instruction: str = "") -> Message:
         """Run one action on the role's memory and publish what it produced."""
-        ctx = ActionContext(
-            llm=self.llm,
-            role_name=self.name,
-            system_prompt=self.system_prompt,
-            messages=self.memory.recent(),
-            instruction=instruction,
-        )
-        output = await action.run(ctx)
+        ctx = self.action_context(instruction)
+        self.context.emit(self.name, action.name, "started", detail=instruction)
+        try:
+            output = await action.run(ctx)
+        except Exception as exc:
+            self.context.emit(self.name, action.name, "failed", detail=str(exc))
+            raise
+        self.keep(output)
         message = Message(
             content=output.content,
             payload=output.payload,
@@ -180,7 +181,21 @@ class Role:
         )
         self.memory.add(message)
         self.publish(message)
+        self.context.emit(self.name, action.name, "finished")
         return message
+
+    def action_context(self, instruction: str = "") -> ActionContext:
+        return ActionContext(
+            llm=self.llm,
+            role_name=self.name,
+            system_prompt=self.system_prompt,
+            messages=self.memory.recent(),
+            documents=self.context.documents,
+            instruction=instruction,
+        )
+
+    def keep(self, output: ActionOutput) -> None:
+        """Store what an action produced before it is announced (documents, files)."""
 
     def publish(self, message: Message) -> None:
         if self._environment is not None:

@@ -1,32 +1,45 @@
-"""The `sopls` command line. stdout carries results; logs go to stderr."""
+"""The `sopls` command line. Results go to stdout; progress and logs go to stderr."""
 
 from __future__ import annotations
 
-import argparse
+import asyncio
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable
 from importlib.metadata import version
+from pathlib import Path
+from typing import Annotated, TypeVar
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.table import Table
 
 from agents import write_default_config
+from agents.config import Settings, load_settings
+from agents.context import Context
 from agents.errors import SoplsError
+from agents.events import RunEvent
+from agents.run import execute
+from agents.run_state import RunFolder, RunOptions, RunRecord
+from server.disk_writer import write_project
+
+app = typer.Typer(
+    name="sopls",
+    help="An AI software company: PRD, design, tasks, reviewed code and tests from one line.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+
+DEFAULT_INVESTMENT = 3.0
+T = TypeVar("T")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="sopls",
-        description="An AI software company: PRD, design, tasks, reviewed code and tests.",
-    )
-    parser.add_argument("--version", action="version", version=f"sopls {version('sopls')}")
-    parser.add_argument(
-        "-v", "--verbose", action="count", default=0, help="more logging on stderr (-vv: debug)"
-    )
-    parser.add_argument(
-        "--init-config",
-        action="store_true",
-        help="write a commented ~/.sopls/config.yaml with every setting at its default",
-    )
-    return parser
+class CliError(Exception):
+    """A bad argument: printed as one line, exit code 2."""
 
 
 def _configure_logging(verbosity: int) -> None:
@@ -40,24 +53,204 @@ def _configure_logging(verbosity: int) -> None:
             logging.getLogger(noisy).setLevel(max(level, logging.INFO))
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    _configure_logging(args.verbose)
+def _init_config() -> None:
+    path = write_default_config()
+    out.print(
+        f"Wrote {path}. Put your model and endpoint there; keep the API key in OPENAI_API_KEY."
+    )
+
+
+@app.callback(invoke_without_command=True)
+def main_options(
+    ctx: typer.Context,
+    verbose: Annotated[
+        int, typer.Option("--verbose", "-v", count=True, help="more logs on stderr (-vv debug)")
+    ] = 0,
+    init_config: Annotated[
+        bool, typer.Option("--init-config", help="write a commented ~/.sopls/config.yaml")
+    ] = False,
+    show_version: Annotated[bool, typer.Option("--version", help="print the version")] = False,
+) -> None:
+    _configure_logging(verbose)
+    if show_version:
+        out.print(f"sopls {version('sopls')}")
+        raise typer.Exit(0)
+    if init_config:
+        _guard(_init_config)
+        raise typer.Exit(0)
+
+
+def _progress(event: RunEvent) -> None:
+    where = f"{event.role} · {event.path}" if event.path else f"{event.role} · {event.action}"
+    count = f" ({event.done}/{event.total})" if event.total and event.status != "started" else ""
+    cost = f"[dim]${event.cost_usd:.4f}[/dim]"
+    if event.status == "started":
+        if event.path is None:
+            err.print(f"[cyan]…[/cyan] {where} {cost}")
+    elif event.status == "finished":
+        err.print(f"[green]✓[/green] {where}{count} {cost}")
+    else:
+        err.print(f"[red]✗[/red] {where}{count}: {event.detail}")
+
+
+def _cost_table(record: RunRecord, context: Context) -> Table:
+    table = Table(title=f"Run {record.id}: {record.status}")
+    for column in ("role", "calls", "prompt tokens", "completion tokens", "cost (USD)"):
+        table.add_column(column, justify="left" if column == "role" else "right")
+    for role, totals in sorted(context.cost.by_role().items()):
+        table.add_row(
+            role,
+            str(totals.calls),
+            str(totals.prompt_tokens),
+            str(totals.completion_tokens),
+            f"{totals.usd:.4f}",
+        )
+    cost = record.cost
+    table.add_row(
+        "[bold]total[/bold]",
+        str(cost.calls),
+        str(cost.prompt_tokens),
+        str(cost.completion_tokens),
+        f"[bold]{cost.usd:.4f}[/bold]",
+    )
+    return table
+
+
+def _project_root(folder: RunFolder, record: RunRecord) -> Path:
+    """The project folder: the one the user named, else `<workspace>/<project_name>`."""
+    if record.target:
+        return Path(record.target)
+    workspace = folder.path.parent.parent.parent  # <workspace>/.sopls/runs/<id>
+    return workspace / (record.project_name or record.id)
+
+
+def _new_run_options(
+    idea: str | None, options: dict[str, object], project_path: Path | None
+) -> RunOptions:
+    if not idea or not idea.strip():
+        raise CliError('say what to build, e.g. sopls startup "a snake game in the terminal"')
+    if project_path is not None and project_path.exists() and not project_path.is_dir():
+        raise CliError(f"--project-path {project_path} is a file; pass a folder (new or empty)")
     try:
-        if args.init_config:
-            path = write_default_config()
-            print(
-                f"Wrote {path}; put your model and endpoint there (the API key is best kept in "
-                "OPENAI_API_KEY)."
-            )
-            return 0
-        parser.print_help()
-        return 2
-    except SoplsError as exc:
-        print(f"sopls: {exc}", file=sys.stderr)
+        return RunOptions(idea=idea, **options)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"--{'-'.join(str(p) for p in e['loc']).replace('_', '-')}: {e['msg']}"
+            for e in exc.errors()
+        )
+        raise CliError(problems) from None
+
+
+def _create_run(options: RunOptions, project_path: Path | None) -> tuple[RunFolder, RunRecord]:
+    workspace = project_path if project_path is not None else Path("workspace")
+    folder, record = RunFolder.create(workspace.resolve() / ".sopls" / "runs", options)
+    if project_path is not None:
+        record.target = str(project_path.resolve())
+        folder.save(record)
+    return folder, record
+
+
+def _run(folder: RunFolder, record: RunRecord, settings: Settings) -> int:
+    err.print(f"[bold]sopls[/bold] run {record.id} · {folder.path}")
+    try:
+        record, context = asyncio.run(execute(folder, record, settings, listeners=[_progress]))
+    except KeyboardInterrupt:
+        err.print(f"Cancelled. Resume with: sopls startup --recover-path {folder.path}")
+        return 130
+    out.print(_cost_table(record, context))
+    for path, reason in record.file_errors.items():
+        err.print(f"[red]✗[/red] {path}: {reason}")
+    if record.status != "completed":
+        where = (
+            "/".join(p for p in (record.error.role, record.error.action) if p)
+            if record.error
+            else ""
+        )
+        reason = record.error.message if record.error else record.status
+        err.print(f"[red]{record.status}[/red]{f' in {where}' if where else ''}: {reason}")
+        err.print(
+            f"The run's state is kept; resume with: sopls startup --recover-path {folder.path}"
+        )
         return 1
+    root = _project_root(folder, record)
+    result = write_project(root, context.proposal, new_project=True)
+    commit = f" and committed {result.commit[:10]}" if result.commit else ""
+    out.print(f"Wrote {len(result.written)} files to {root}{commit}.")
+    return 1 if record.file_errors else 0
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+def _guard(step: Callable[[], T]) -> T:
+    try:
+        return step()
+    except CliError as exc:
+        err.print(f"sopls: {exc}")
+        raise typer.Exit(2) from None
+    except SoplsError as exc:
+        err.print(f"sopls: {exc}")
+        raise typer.Exit(1) from None
+
+
+@app.command()
+def startup(
+    idea: Annotated[str | None, typer.Argument(help="what to build, in one line")] = None,
+    investment: Annotated[
+        float | None, typer.Option(help=f"USD the run may spend [default: {DEFAULT_INVESTMENT}]")
+    ] = None,
+    n_round: Annotated[int, typer.Option(help="rounds of team work")] = 5,
+    code_review: Annotated[bool, typer.Option(help="review each file (LGTM/LBTM)")] = True,
+    run_tests: Annotated[bool, typer.Option(help="have QA write and run tests")] = False,
+    implement: Annotated[bool, typer.Option(help="write code, not only documents")] = True,
+    project_name: Annotated[str | None, typer.Option(help="snake_case project name")] = None,
+    project_path: Annotated[
+        Path | None, typer.Option(help="project folder [default: ./workspace/<project_name>]")
+    ] = None,
+    max_auto_summarize_code: Annotated[
+        int, typer.Option(help="rewrite rounds driven by the code summary (-1: until done)")
+    ] = 0,
+    recover_path: Annotated[
+        Path | None, typer.Option(help="a run folder to resume (.sopls/runs/<id>)")
+    ] = None,
+    init_config: Annotated[
+        bool, typer.Option("--init-config", help="write a commented ~/.sopls/config.yaml")
+    ] = False,
+) -> None:
+    """Turn an idea into a project: PRD, design, tasks, reviewed code and tests."""
+    if init_config:
+        _guard(_init_config)
+        raise typer.Exit(0)
+
+    def prepare() -> tuple[RunFolder, RunRecord, Settings]:
+        if recover_path is not None:
+            settings = load_settings()
+            settings.llm.require_endpoint()
+            folder, record = RunFolder.open(recover_path)
+            if record.status == "completed":
+                raise CliError(f"run {record.id} is already completed")
+            if investment is not None:
+                record.options.investment = investment
+            return folder, record, settings
+        options = _new_run_options(
+            idea,
+            {
+                "investment": investment if investment is not None else DEFAULT_INVESTMENT,
+                "n_round": n_round,
+                "code_review": code_review,
+                "run_tests": run_tests,
+                "implement": implement,
+                "project_name": project_name,
+                "max_auto_summarize_code": max_auto_summarize_code,
+            },
+            project_path,
+        )
+        settings = load_settings()
+        settings.llm.require_endpoint()
+        folder, record = _create_run(options, project_path)
+        return folder, record, settings
+
+    folder, record, settings = _guard(prepare)
+    code = _guard(lambda: _run(folder, record, settings))
+    raise typer.Exit(code)
+
+
+def main() -> None:
+    app()

@@ -20,8 +20,9 @@ from pydantic import BaseModel
 
 from agents.config import LLMSettings, ModelPrice, load_settings
 from agents.cost import CallRecord, CostManager
-from agents.errors import LLMError, OutputTruncatedError, StructuredOutputError
+from agents.errors import LLMError, OutputTruncatedError, SoplsError, StructuredOutputError
 from agents.llm.concurrency import endpoint_slots
+from agents.llm.journal import CallJournal, JournalEntry, fingerprint
 from agents.llm.pricing import cost_usd, find_price
 from agents.llm.structured import (
     FALLBACK_ORDER,
@@ -53,9 +54,11 @@ class LLMStatusError(LLMError):
 
 @dataclass(frozen=True)
 class Completion:
+    """An answer; `record` is None when it was replayed from the run's journal."""
+
     content: str
     finish_reason: str
-    record: CallRecord
+    record: CallRecord | None
 
 
 def _messages(system: str | None, prompt: str) -> list[ChatMessage]:
@@ -79,6 +82,7 @@ class LLM:
         pricing: Mapping[str, ModelPrice] | None = None,
         cost: CostManager | None = None,
         raw_output_dir: Path | None = None,
+        journal: CallJournal | None = None,
     ) -> None:
         if settings is None:
             loaded = load_settings()
@@ -87,6 +91,7 @@ class LLM:
         self.settings = settings
         self.cost = cost if cost is not None else CostManager()
         self.raw_output_dir = raw_output_dir
+        self.journal = journal
         self.price = find_price(settings.model, pricing)
         if self.price is None and settings.model not in _unpriced_warned:
             _unpriced_warned.add(settings.model)
@@ -120,12 +125,22 @@ class LLM:
         role: str = "",
         action: str = "",
     ) -> Completion:
-        """One chat completion, refused before sending when it could overspend the budget."""
+        """One chat completion, refused before sending when it could overspend the budget.
+
+        With a journal, a request answered in an earlier attempt of the run is replayed from it:
+        no request is sent and nothing is spent again.
+        """
+        request = self._request_body(messages, response_format)
+        key = fingerprint(request)
+        stored = self.journal.replay(key) if self.journal else None
+        if stored is not None:
+            logger.info("%s: replayed from the run's journal", _caller(role, action))
+            return self._finish(stored.content, stored.finish_reason, role, action)
         reservation = self.cost.reserve(self.upper_cost(messages))
         started = time.monotonic()
         try:
             async with endpoint_slots(self.settings.endpoint, self.settings.max_concurrency):
-                content, finish_reason, usage = await self._request(messages, response_format)
+                content, finish_reason, usage = await self._request(request)
         except BaseException:
             self.cost.release(reservation)
             raise
@@ -155,6 +170,31 @@ class LLM:
             record.usd,
             record.seconds,
         )
+        if self.journal is not None:
+            self.journal.record(
+                JournalEntry(
+                    key=key,
+                    role=role,
+                    action=action,
+                    model=self.model,
+                    request=request,
+                    content=content,
+                    finish_reason=finish_reason,
+                    prompt_tokens=record.prompt_tokens,
+                    completion_tokens=record.completion_tokens,
+                    usd=record.usd,
+                )
+            )
+        return self._finish(content, finish_reason, role, action, record)
+
+    def _finish(
+        self,
+        content: str,
+        finish_reason: str,
+        role: str,
+        action: str,
+        record: CallRecord | None = None,
+    ) -> Completion:
         if finish_reason == "length":
             raise OutputTruncatedError(
                 f"The answer of model {self.model!r} to {_caller(role, action)} was cut off: it "
@@ -163,17 +203,20 @@ class LLM:
             )
         return Completion(content=content, finish_reason=finish_reason, record=record)
 
-    async def _request(
+    def _request_body(
         self, messages: Sequence[ChatMessage], response_format: dict[str, Any] | None
-    ) -> tuple[str, str, tuple[int, int] | None]:
+    ) -> dict[str, Any]:
         request: dict[str, Any] = {
             "model": self.model,
-            "messages": list(messages),
+            "messages": [dict(m) for m in messages],
             "max_tokens": self.settings.max_tokens,
             "temperature": self.settings.temperature,
         }
         if response_format is not None:
             request["response_format"] = response_format
+        return request
+
+    async def _request(self, request: dict[str, Any]) -> tuple[str, str, tuple[int, int] | None]:
         try:
             if not self.settings.stream:
                 answer = await self._client.chat.completions.create(**request)
@@ -262,10 +305,14 @@ class LLM:
         action: str = "",
     ) -> str | M:
         """Ask one question: text back, or a validated instance of `schema`."""
-        if schema is None:
-            completion = await self.acompletion(_messages(system, prompt), role=role, action=action)
-            return completion.content
-        return await self._ask_structured(prompt, system, schema, role, action)
+        try:
+            if schema is None:
+                messages = _messages(system, prompt)
+                return (await self.acompletion(messages, role=role, action=action)).content
+            return await self._ask_structured(prompt, system, schema, role, action)
+        except SoplsError as exc:
+            exc.located(role, action)
+            raise
 
     def _strategies_to_try(self) -> tuple[Strategy, ...]:
         configured = self.settings.structured_output

@@ -1,0 +1,1 @@
+"""The actions of the software company's roles, one module per action."""

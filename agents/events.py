@@ -1,0 +1,24 @@
+"""Progress events of a run, for terminals and editors to show (PRODUCT.md §8 `sopls/runEvent`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+EventStatus = Literal["started", "finished", "failed"]
+
+
+@dataclass(frozen=True)
+class RunEvent:
+    role: str
+    action: str
+    status: EventStatus
+    cost_usd: float
+    path: str | None = None
+    done: int | None = None
+    total: int | None = None
+    detail: str = ""
+
+
+EventListener = Callable[[RunEvent], None]

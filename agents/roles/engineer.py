@@ -1,0 +1,201 @@
+"""The Engineer: writes every file of the task list in dependency order, reviews, summarizes.
+
+Files are written concurrently as soon as the files they use are done; each prompt holds the
+design, the file's task and only the *interfaces* of the files it uses, so a prompt grows with
+what its file needs, not with the size of the project.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from contextlib import suppress
+from dataclasses import replace
+from typing import Any
+
+from agents.actions.debug_error import BugReport
+from agents.actions.documents import WriteTasks
+from agents.actions.review_code import ReviewCode
+from agents.actions.summarize_code import SummarizeCode
+from agents.actions.write_code import CodeChange, CodeJob, WriteCode
+from agents.code_blocks import NoCodeError
+from agents.documents import SystemDesign, TaskList
+from agents.errors import SoplsError
+from agents.message import Message
+from agents.paths import safe_relative_path
+from agents.role import Role
+from agents.scheduling import dependency_graph, run_in_dependency_order
+from repo_index.outline import outline
+
+
+class Engineer(Role):
+    profile = "Engineer"
+    goal = "Write correct, readable, complete code that follows the design exactly."
+    constraints = "One file at a time, through the interfaces of the others; no placeholders."
+
+    def __init__(
+        self,
+        *,
+        code_review: bool = True,
+        code_review_k: int = 2,
+        max_auto_summarize_code: int = 0,
+        max_summarize_rounds: int = 5,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(
+            actions=[WriteCode, ReviewCode, SummarizeCode], watch=[WriteTasks], **kwargs
+        )
+        self.code_review = code_review
+        self.code_review_k = code_review_k
+        self.max_auto_summarize_code = max_auto_summarize_code
+        self.max_summarize_rounds = max_summarize_rounds
+        self.file_errors: dict[str, str] = {}
+        self._write = WriteCode()
+        self._review = ReviewCode()
+        self._summarize = SummarizeCode()
+
+    def _plan(self) -> tuple[list[str], dict[str, str], dict[str, list[str]]]:
+        """Files in task order, what each holds, and what each uses.
+
+        A path that would leave the project is refused here, once, with the reason; the other
+        files go on without it.
+        """
+        design = self.context.documents.require(SystemDesign)
+        tasks = self.context.documents.require(TaskList)
+        order: list[str] = []
+        for raw in dict.fromkeys([*tasks.task_list, *design.file_list]):
+            try:
+                order.append(safe_relative_path(raw))
+            except SoplsError as exc:
+                if raw not in self.file_errors:
+                    self.file_errors[raw] = str(exc)
+                    self.context.emit(self.name, "WriteCode", "failed", path=raw, detail=str(exc))
+        holds: dict[str, str] = {}
+        uses: dict[str, list[str]] = {}
+        for analysis in tasks.logic_analysis:
+            with suppress(SoplsError):
+                path = safe_relative_path(analysis.path)
+                holds[path] = analysis.holds
+                uses[path] = [u for u in analysis.uses if u in order]
+        return order, holds, dependency_graph(order, uses)
+
+    async def react(self) -> Message | None:
+        reports = [m.payload for m in self.news if isinstance(m.payload, BugReport)]
+        order, holds, graph = self._plan()
+        if reports:
+            feedback = {fix.path: fix.debug_logs for r in reports for fix in r.fixes}
+            targets = [p for p in order if p in feedback]
+            await self._write_files(targets, holds, graph, feedback, "Debug logs")
+        else:
+            await self._write_files(order, holds, graph, {}, "")
+        summary = await self._summarize_rounds(order, holds, graph)
+        written = [p for p in order if self.context.proposal.text_of(p) is not None]
+        change = CodeChange(files=written, summary=summary, errors=dict(self.file_errors))
+        message = Message(
+            content=change.model_dump_json(indent=2),
+            payload=change,
+            cause_by=WriteCode,
+            sent_from=self.name,
+        )
+        self.memory.add(message)
+        self.publish(message)
+        return message
+
+    async def _write_files(
+        self,
+        targets: Sequence[str],
+        holds: Mapping[str, str],
+        graph: Mapping[str, list[str]],
+        feedback: Mapping[str, str],
+        feedback_kind: str,
+    ) -> None:
+        """Write `targets` concurrently, each after the targets it depends on."""
+        local = {p: [d for d in graph.get(p, []) if d in targets] for p in targets}
+        done = 0
+
+        async def one(path: str) -> None:
+            nonlocal done
+            emit = self.context.emit
+            emit(self.name, "WriteCode", "started", path=path, done=done, total=len(local))
+            try:
+                await self._produce(path, holds, graph, feedback.get(path, ""), feedback_kind)
+            except NoCodeError as exc:
+                self.file_errors[path] = str(exc)
+            else:
+                self.file_errors.pop(path, None)
+            done += 1
+            detail = self.file_errors.get(path, "")
+            status = "failed" if detail else "finished"
+            emit(
+                self.name,
+                "WriteCode",
+                status,
+                path=path,
+                done=done,
+                total=len(local),
+                detail=detail,
+            )
+
+        await run_in_dependency_order(local, one, self.context.settings.llm.max_concurrency)
+
+    async def _produce(
+        self,
+        path: str,
+        holds: Mapping[str, str],
+        graph: Mapping[str, list[str]],
+        feedback: str,
+        feedback_kind: str,
+    ) -> None:
+        proposal = self.context.proposal
+        design = self.context.documents.require(SystemDesign)
+        tasks = self.context.documents.require(TaskList)
+        job = CodeJob(
+            path=path,
+            task=holds.get(path, "what the design gives this file"),
+            design=design.to_markdown(),
+            shared_knowledge=tasks.shared_knowledge,
+            interfaces=self._interfaces(graph.get(path, [])),
+            current_code=proposal.text_of(path) or "",
+            feedback=feedback,
+            feedback_kind=feedback_kind,
+        )
+        ctx = self.action_context()
+        code = await self._write.write(ctx, job)
+        rounds = self.code_review_k if self.code_review else 0
+        for _ in range(rounds):
+            review = await self._review.review(ctx, job, code)
+            if review.verdict == "LGTM":
+                break
+            issues = "\n".join(f"- {issue}" for issue in review.issues) or "- (unspecified)"
+            job = replace(job, current_code=code, feedback=issues, feedback_kind="Review comments")
+            code = await self._write.write(ctx, job)
+        proposal.put(path, code, role=self.name)
+
+    def _interfaces(self, dependencies: Iterable[str]) -> str:
+        parts = []
+        for dependency in dependencies:
+            text = self.context.proposal.text_of(dependency)
+            if text is not None:
+                parts.append(f"### `{dependency}`\n```\n{outline(dependency, text).rstrip()}\n```")
+        return "\n\n".join(parts)
+
+    async def _summarize_rounds(
+        self, order: list[str], holds: Mapping[str, str], graph: Mapping[str, list[str]]
+    ) -> str:
+        """Summarize; then rewrite files with TODOs, as many rounds as configured."""
+        limit = self.max_auto_summarize_code
+        rounds_left = (
+            self.max_summarize_rounds if limit < 0 else min(limit, self.max_summarize_rounds)
+        )
+        design = self.context.documents.require(SystemDesign).to_markdown()
+        while True:
+            files = {p: t for p in order if (t := self.context.proposal.text_of(p)) is not None}
+            summary = await self._summarize.summarize(self.action_context(), design, files)
+            todos: dict[str, str] = {}
+            for item in summary.todos:
+                if item.path in files:
+                    todos[item.path] = "\n".join(filter(None, [todos.get(item.path), item.todo]))
+            if not todos or rounds_left <= 0:
+                return summary.summary
+            rounds_left -= 1
+            targets = [p for p in order if p in todos]
+            await self._write_files(targets, holds, graph, todos, "Summary TODOs")

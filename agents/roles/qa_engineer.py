@@ -1,0 +1,135 @@
+"""The QA Engineer: writes tests, runs them in a sandbox, and routes failures.
+
+A code bug goes back to the Engineer as "Debug logs" for the files at fault; a wrong test is
+rewritten here. Test runs are bounded by `max_test_rounds` over the whole run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+from agents.actions.debug_error import BugReport, DebugError
+from agents.actions.run_tests import RunTests, TestReport
+from agents.actions.write_code import CodeChange, WriteCode
+from agents.actions.write_test import WriteTest, test_path_for
+from agents.documents import PRD, TaskList
+from agents.message import Message
+from agents.role import Role
+from agents.roles.engineer import Engineer
+from agents.sandbox import SandboxLimits
+from repo_index.outline import outline
+
+REPORT_PATH = "docs/test_report.md"
+
+
+class QaEngineer(Role):
+    profile = "QA Engineer"
+    goal = "Prove with tests that the code does what the design says."
+    constraints = "Tests are deterministic and fast; blame the code only for real bugs."
+
+    def __init__(
+        self,
+        *,
+        max_test_rounds: int = 3,
+        test_timeout: float = 60.0,
+        memory_mb: int = 2048,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(actions=[WriteTest, DebugError], watch=[WriteCode], **kwargs)
+        self.max_test_rounds = max_test_rounds
+        self.limits = SandboxLimits(timeout=test_timeout, memory_mb=memory_mb)
+        self.rounds_used = 0
+        self.report: TestReport | None = None
+        self._write_test = WriteTest()
+        self._debug = DebugError()
+
+    def _venv_dir(self) -> Path:
+        name = self.context.documents.require(PRD).project_name
+        return Path.home() / ".sopls" / "venvs" / name
+
+    async def react(self) -> Message | None:
+        changes = [m.payload for m in self.news if isinstance(m.payload, CodeChange)]
+        if not changes:
+            return None
+        proposal = self.context.proposal
+        sources = [p for p in changes[-1].files if p.endswith(".py") and not _is_test(p)]
+        untested = [p for p in sources if proposal.text_of(test_path_for(p)) is None]
+        await asyncio.gather(*(self._write_tests_for(p) for p in untested))
+
+        requirements = self.context.documents.require(TaskList).required_packages
+        runner = RunTests(self._venv_dir(), self.limits)
+        while self.rounds_used < self.max_test_rounds:
+            self.rounds_used += 1
+            self.context.emit(self.name, runner.name, "started", done=self.rounds_used - 1)
+            self.report = await runner.run_tests(proposal, requirements, self.context.project_root)
+            outcome = "passed" if self.report.passed else "failed"
+            self.context.emit(self.name, runner.name, "finished", detail=f"tests {outcome}")
+            if self.report.passed or self.report.missing_packages or self.report.timed_out:
+                break
+            verdict = await self._debug.diagnose(
+                self.action_context(),
+                self.report.output,
+                {p: proposal.text_of(p) or "" for p in sources},
+                {
+                    t: text
+                    for p in sources
+                    if (text := proposal.text_of(t := test_path_for(p))) is not None
+                },
+            )
+            if verdict.blame == "code":
+                return self._send_bug_report(BugReport(fixes=verdict.fixes))
+            await asyncio.gather(
+                *(
+                    self._write_tests_for(source, fix.debug_logs)
+                    for fix in verdict.fixes
+                    for source in sources
+                    if test_path_for(source) == fix.path
+                )
+            )
+        return self._finish()
+
+    async def _write_tests_for(self, source_path: str, feedback: str = "") -> None:
+        proposal = self.context.proposal
+        source = proposal.text_of(source_path) or ""
+        test = await self._write_test.write(
+            self.action_context(),
+            source_path=source_path,
+            source=source,
+            interfaces=outline(source_path, source),
+            current_test=proposal.text_of(test_path_for(source_path)) or "",
+            feedback=feedback,
+        )
+        proposal.put(test_path_for(source_path), test, role=self.name)
+
+    def _send_bug_report(self, report: BugReport) -> Message:
+        message = Message(
+            content=report.model_dump_json(indent=2),
+            payload=report,
+            cause_by=DebugError,
+            sent_from=self.name,
+            send_to=frozenset({Engineer}),
+        )
+        self.memory.add(message)
+        self.publish(message)
+        return message
+
+    def _finish(self) -> Message | None:
+        if self.report is None:
+            return None
+        self.context.proposal.put(REPORT_PATH, self.report.to_markdown() + "\n", role=self.name)
+        message = Message(
+            content=self.report.to_markdown(),
+            payload=self.report,
+            cause_by=RunTests,
+            sent_from=self.name,
+        )
+        self.memory.add(message)
+        self.publish(message)
+        return message
+
+
+def _is_test(path: str) -> bool:
+    name = Path(path).name
+    return path.startswith("tests/") or name.startswith("test_") or name.endswith("_test.py")

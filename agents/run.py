@@ -1,0 +1,146 @@
+"""Running the software company on a requirement: the one entry point for the CLI and the server.
+
+The run's folder holds its record, checkpoints and call journal. Resuming rebuilds the team and
+replays every stored call from the journal, so it continues after the last finished call without
+paying for anything twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterable
+
+from agents.config import Settings
+from agents.context import Context
+from agents.cost import CostManager, CostTotals
+from agents.documents import PRD
+from agents.events import EventListener, RunEvent
+from agents.llm.journal import CallJournal
+from agents.roles import Architect, ProductManager, ProjectManager
+from agents.roles.engineer import Engineer
+from agents.roles.qa_engineer import QaEngineer
+from agents.run_state import RunCost, RunError, RunFolder, RunOptions, RunRecord, RunStatus
+from agents.team import Team
+
+logger = logging.getLogger("sopls.run")
+
+
+def build_team(options: RunOptions, context: Context) -> Team:
+    """The company for these options: documents always, code when implementing, QA on request."""
+    team = Team(context)
+    roles = [ProductManager(), Architect(), ProjectManager()]
+    if options.implement:
+        roles.append(
+            Engineer(
+                code_review=options.code_review,
+                code_review_k=options.code_review_k,
+                max_auto_summarize_code=options.max_auto_summarize_code,
+                max_summarize_rounds=options.n_round,
+            )
+        )
+        if options.run_tests:
+            roles.append(
+                QaEngineer(
+                    max_test_rounds=options.max_test_rounds, test_timeout=options.test_timeout
+                )
+            )
+    team.hire(roles)
+    team.invest(options.investment)
+    return team
+
+
+class _Failures:
+    """Which role and action failed last (for the run's error), and which files failed."""
+
+    def __init__(self) -> None:
+        self.event: RunEvent | None = None
+        self.files: dict[str, str] = {}
+
+    def __call__(self, event: RunEvent) -> None:
+        if event.path is None:
+            if event.status == "failed":
+                self.event = event
+        elif event.status == "failed":
+            self.files[event.path] = event.detail
+        elif event.status == "finished":
+            self.files.pop(event.path, None)
+
+
+async def execute(
+    folder: RunFolder,
+    record: RunRecord,
+    settings: Settings,
+    *,
+    listeners: Iterable[EventListener] = (),
+) -> tuple[RunRecord, Context]:
+    """Run (or resume) the run in `folder` to its end; the record is saved whatever happens."""
+    key = settings.llm.api_key.get_secret_value() if settings.llm.api_key else ""
+    previous = record.cost
+    cost = CostManager(
+        investment=record.options.investment,
+        totals=CostTotals(
+            calls=previous.calls,
+            prompt_tokens=previous.prompt_tokens,
+            completion_tokens=previous.completion_tokens,
+            usd=previous.usd,
+        ),
+    )
+    context = Context(
+        settings=settings,
+        cost=cost,
+        raw_output_dir=folder.raw_output_dir,
+        journal=CallJournal(folder.journal_path, secrets=[key]),
+    )
+    failures = _Failures()
+
+    def checkpoint(event: RunEvent) -> None:
+        if event.status == "finished":
+            folder.checkpoint(context)
+            record.cost = RunCost.of(cost.totals)
+            folder.save(record)
+
+    context.listeners.extend([failures, checkpoint, *listeners])
+    record.status = "running"
+    record.error = None
+    folder.save(record)
+    team = build_team(record.options, context)
+    try:
+        team.run_project(record.options.idea)
+        outcome = await team.run(n_round=record.options.n_round)
+    except asyncio.CancelledError:
+        cancelled = RunError(message="the run was cancelled; resume it to continue")
+        _finish(folder, record, context, failures, "cancelled", cancelled)
+        raise
+    except Exception as exc:
+        logger.debug("run %s failed", record.id, exc_info=True)
+        role, action = getattr(exc, "role", ""), getattr(exc, "action", "")
+        if not (role or action) and failures.event is not None:
+            role, action = failures.event.role, failures.event.action
+        error = RunError(role=role, action=action, message=str(exc) or type(exc).__name__)
+        _finish(folder, record, context, failures, "failed", error)
+        return record, context
+    if outcome.status == "budget_exceeded":
+        error = RunError(message=outcome.error or "the budget is spent")
+        _finish(folder, record, context, failures, "budget_exceeded", error)
+    else:
+        _finish(folder, record, context, failures, "completed", None)
+    return record, context
+
+
+def _finish(
+    folder: RunFolder,
+    record: RunRecord,
+    context: Context,
+    failures: _Failures,
+    status: RunStatus,
+    error: RunError | None,
+) -> None:
+    prd = context.documents.get(PRD)
+    record.project_name = record.options.project_name or (prd.project_name if prd else None)
+    record.status = status
+    record.error = error
+    record.cost = RunCost.of(context.cost.totals)
+    record.file_errors = dict(failures.files)
+    folder.checkpoint(context)
+    folder.save(record)

@@ -1,0 +1,153 @@
+"""A run's folder `.sopls/runs/<id>/`: its record, checkpoints, documents, proposal and calls.
+
+Every file is written atomically (a temporary file, then a rename), so a run killed at any
+moment leaves the last complete state behind.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from agents.context import Context
+from agents.cost import CostTotals
+from agents.errors import SoplsError
+
+RunStatus = Literal["running", "completed", "failed", "cancelled", "budget_exceeded"]
+
+
+class RunOptions(BaseModel):
+    """What the user asked for; the same keys as the CLI flags and the editor commands."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    idea: str
+    investment: float = Field(3.0, gt=0)
+    n_round: int = Field(5, ge=1)
+    code_review: bool = True
+    code_review_k: int = Field(2, ge=1)
+    run_tests: bool = False
+    implement: bool = True
+    project_name: str | None = None
+    max_auto_summarize_code: int = Field(0, ge=-1)
+    max_test_rounds: int = Field(3, ge=1)
+    test_timeout: float = Field(60.0, gt=0)
+
+    @field_validator("idea")
+    @classmethod
+    def _not_empty(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("the idea is empty: say what to build")
+        return value.strip()
+
+
+class RunCost(BaseModel):
+    usd: float = 0.0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    calls: int = 0
+
+    @classmethod
+    def of(cls, totals: CostTotals) -> RunCost:
+        return cls(
+            usd=totals.usd,
+            prompt_tokens=totals.prompt_tokens,
+            completion_tokens=totals.completion_tokens,
+            calls=totals.calls,
+        )
+
+
+class RunError(BaseModel):
+    role: str = ""
+    action: str = ""
+    message: str
+
+
+class RunRecord(BaseModel):
+    """`run.json`."""
+
+    id: str
+    options: RunOptions
+    status: RunStatus = "running"
+    cost: RunCost = RunCost()
+    error: RunError | None = None
+    project_name: str | None = None
+    target: str | None = Field(None, description="the project folder, when the user named one")
+    file_errors: dict[str, str] = Field(default_factory=dict)
+    created: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    updated: datetime = Field(default_factory=lambda: datetime.now(UTC))
+
+
+class RunNotFoundError(SoplsError):
+    """A run folder that does not exist or holds no `run.json`."""
+
+
+def write_atomic(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            out.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def new_run_id() -> str:
+    return datetime.now(UTC).strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
+
+
+class RunFolder:
+    """The files of one run."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    @classmethod
+    def create(cls, runs_root: Path, options: RunOptions) -> tuple[RunFolder, RunRecord]:
+        record = RunRecord(id=new_run_id(), options=options)
+        folder = cls(runs_root / record.id)
+        folder.save(record)
+        return folder, record
+
+    @classmethod
+    def open(cls, path: Path) -> tuple[RunFolder, RunRecord]:
+        folder = cls(path)
+        if not folder.record_path.is_file():
+            raise RunNotFoundError(
+                f"{path} is not a run folder (no run.json); pass the folder of a run, "
+                "e.g. <project>/.sopls/runs/<id>"
+            )
+        return folder, RunRecord.model_validate_json(folder.record_path.read_text("utf-8"))
+
+    @property
+    def record_path(self) -> Path:
+        return self.path / "run.json"
+
+    @property
+    def journal_path(self) -> Path:
+        return self.path / "calls.jsonl"
+
+    @property
+    def raw_output_dir(self) -> Path:
+        return self.path / "raw"
+
+    def save(self, record: RunRecord) -> None:
+        record.updated = datetime.now(UTC)
+        write_atomic(self.record_path, record.model_dump_json(indent=2) + "\n")
+
+    def checkpoint(self, context: Context) -> None:
+        """Save what the run has produced so far: the proposal and the documents."""
+        write_atomic(self.path / "proposal.json", context.proposal.model_dump_json(indent=2))
+        for path in context.proposal.paths():
+            if path.startswith("docs/"):
+                text = context.proposal.text_of(path)
+                if text is not None:
+                    write_atomic(self.path / path, text)

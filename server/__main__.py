@@ -1,0 +1,5 @@
+"""`python -m server` runs the `sopls` command line."""
+
+from server.cli import main
+
+main()

@@ -1,0 +1,248 @@
+"""The sandbox runs real subprocesses: limits, environment, network and cleanup are observed."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import pwd
+import re
+import socket
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from agents.sandbox import (
+    SandboxLimits,
+    network_isolation_available,
+    run_sandboxed,
+    sandbox_copy,
+)
+
+PY = sys.executable
+ALLOWED = {
+    "PATH",
+    "LANG",
+    "LC_ALL",
+    "TZ",
+    "TERM",
+    "HOME",
+    "TMPDIR",
+    "PYTHONDONTWRITEBYTECODE",
+    "PYTHONUNBUFFERED",
+}
+
+
+def _alive(pid: int) -> bool:
+    """True while `pid` is a running process (a zombie counts as gone)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+async def _gone(pid: int, within: float = 3.0) -> bool:
+    deadline = time.monotonic() + within
+    while _alive(pid):
+        if time.monotonic() > deadline:
+            return False
+        await asyncio.sleep(0.05)
+    return True
+
+
+async def test_exit_code_output_and_cwd(tmp_path: Path) -> None:
+    script = "import os, sys; print(os.getcwd()); print('to err', file=sys.stderr); sys.exit(3)"
+    result = await run_sandboxed(tmp_path, [PY, "-c", script])
+    assert result.exit_code == 3
+    assert not result.ok
+    assert not result.timed_out
+    assert result.stdout == f"{tmp_path}\n"
+    assert result.stderr == "to err\n"
+    assert result.command == [PY, "-c", script]
+
+    passed = await run_sandboxed(tmp_path, [PY, "-c", "print('fine')"])
+    assert passed.ok
+    assert passed.stdout == "fine\n"
+
+
+async def test_secrets_do_not_reach_the_command(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-sandbox-leak-check")
+    monkeypatch.setenv("GITHUB_TOKEN", "ghp-sandbox-leak-check")
+    monkeypatch.setenv("UNRELATED_SETTING", "host-only")
+    script = "import json, os; print(json.dumps(dict(os.environ)))"
+    result = await run_sandboxed(tmp_path, [PY, "-c", script], extra_env={"MY_FLAG": "1"})
+    assert result.ok, result.stderr
+    env = json.loads(result.stdout)
+    assert set(env) <= ALLOWED | {"MY_FLAG"}
+    assert env["MY_FLAG"] == "1"
+    assert env["TERM"] == "dumb"
+    assert env["PYTHONDONTWRITEBYTECODE"] == "1"
+    assert "leak-check" not in result.stdout
+    assert "host-only" not in result.stdout
+
+
+@pytest.mark.parametrize("name", ["API_KEY", "auth_token", "Db_Password", "client_secret"])
+async def test_secret_looking_extra_env_is_refused(tmp_path: Path, name: str) -> None:
+    with pytest.raises(ValueError, match=name):
+        await run_sandboxed(tmp_path, [PY, "-c", "pass"], extra_env={name: "x"})
+
+
+async def test_home_and_tmpdir_are_fresh_and_removed(tmp_path: Path) -> None:
+    script = (
+        "import os, pathlib, tempfile\n"
+        "home = pathlib.Path(os.environ['HOME'])\n"
+        "(home / 'written').write_text('x')\n"
+        "print(home)\n"
+        "print(tempfile.gettempdir())\n"
+    )
+    result = await run_sandboxed(tmp_path, [PY, "-c", script])
+    assert result.ok, result.stderr
+    home, tmp = result.stdout.splitlines()
+    assert home != os.environ["HOME"]
+    assert home != pwd.getpwuid(os.getuid()).pw_dir
+    assert not home.startswith(str(tmp_path))
+    assert Path(tmp).parent == Path(home).parent
+    assert not await asyncio.to_thread(Path(home).exists)
+
+
+async def test_python_of_a_venv_goes_first_on_path(tmp_path: Path) -> None:
+    venv = tmp_path / "venv"
+    (venv / "bin").mkdir(parents=True)
+    (venv / "bin" / "python").symlink_to(PY)
+    script = "import os, shutil; print(os.environ['VIRTUAL_ENV']); print(shutil.which('python'))"
+    result = await run_sandboxed(tmp_path, ["python", "-c", script], python=venv / "bin" / "python")
+    assert result.ok, result.stderr
+    assert result.stdout.splitlines() == [str(venv), str(venv / "bin" / "python")]
+
+
+async def test_time_limit_kills_the_process_group(tmp_path: Path) -> None:
+    started = time.monotonic()
+    result = await run_sandboxed(
+        tmp_path,
+        ["sh", "-c", "sleep 30 & echo $! > bg.pid; sleep 30"],
+        limits=SandboxLimits(timeout=1.0),
+    )
+    elapsed = time.monotonic() - started
+    assert result.timed_out
+    assert result.exit_code is None
+    assert not result.ok
+    assert elapsed < 3.0
+    assert 1.0 <= result.seconds < 3.0
+    background = int((tmp_path / "bg.pid").read_text())
+    assert await _gone(background)
+
+
+async def test_leftover_background_process_is_killed_when_the_command_ends(
+    tmp_path: Path,
+) -> None:
+    started = time.monotonic()
+    result = await run_sandboxed(
+        tmp_path,
+        ["sh", "-c", "sleep 30 & echo $! > bg.pid; echo started"],
+        limits=SandboxLimits(timeout=20.0),
+    )
+    assert time.monotonic() - started < 5.0
+    assert result.ok
+    assert result.stdout == "started\n"
+    background = int((tmp_path / "bg.pid").read_text())
+    assert await _gone(background)
+
+
+async def test_memory_limit_stops_a_large_allocation(tmp_path: Path) -> None:
+    limits = SandboxLimits(memory_mb=256)
+    script = "b = bytearray({size}); print('allocated')"
+    large = await run_sandboxed(
+        tmp_path, [PY, "-c", script.format(size=1_500_000_000)], limits=limits
+    )
+    assert large.exit_code != 0
+    assert "MemoryError" in large.stderr
+    assert "allocated" not in large.stdout
+
+    small = await run_sandboxed(tmp_path, [PY, "-c", script.format(size=50_000_000)], limits=limits)
+    assert small.ok, small.stderr
+    assert small.stdout == "allocated\n"
+
+
+async def test_network_is_isolated_when_the_os_allows(tmp_path: Path) -> None:
+    if not await network_isolation_available():
+        pytest.skip("`unshare -rn` does not work here, so the sandbox runs with the host network")
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        port = server.getsockname()[1]
+        script = (
+            "import socket, sys\n"
+            "try:\n"
+            f"    socket.create_connection(('127.0.0.1', {port}), timeout=3).close()\n"
+            "except OSError as exc:\n"
+            "    print('blocked:', exc)\n"
+            "    sys.exit(3)\n"
+            "print('connected')\n"
+        )
+        result = await run_sandboxed(tmp_path, [PY, "-c", script])
+    assert result.network_isolated
+    assert result.exit_code == 3, result.stdout + result.stderr
+    assert result.stdout.startswith("blocked:")
+
+
+async def test_output_keeps_the_tail(tmp_path: Path) -> None:
+    script = "print('x' * 100_000); print('== 3 passed in 0.1s ==')"
+    result = await run_sandboxed(
+        tmp_path, [PY, "-c", script], limits=SandboxLimits(output_limit=1000)
+    )
+    assert result.ok
+    first, rest = result.stdout.split("\n", 1)
+    match = re.fullmatch(r"\[… (\d+) characters cut …\]", first)
+    assert match is not None, first
+    full = "x" * 100_000 + "\n== 3 passed in 0.1s ==\n"
+    assert rest == full[-1000:]
+    assert int(match.group(1)) == len(full) - 1000
+    assert rest.endswith("== 3 passed in 0.1s ==\n")
+
+
+async def test_missing_command_gives_127(tmp_path: Path) -> None:
+    result = await run_sandboxed(tmp_path, ["sopls-no-such-command-zzz", "--help"])
+    assert result.exit_code == 127
+    assert "not found" in result.stderr
+    assert "sopls-no-such-command-zzz" in result.stderr
+    assert not result.ok
+
+
+async def test_cancellation_kills_the_process(tmp_path: Path) -> None:
+    script = (
+        "import os, pathlib, time\n"
+        "pathlib.Path('pid').write_text(str(os.getpid()))\n"
+        "time.sleep(30)\n"
+    )
+    task = asyncio.create_task(run_sandboxed(tmp_path, [PY, "-c", script]))
+    pid_file = tmp_path / "pid"
+    async with asyncio.timeout(10):
+        # The child can only tell its pid through a file, so poll for it.
+        while not pid_file.exists() or not pid_file.read_text():  # noqa: ASYNC110
+            await asyncio.sleep(0.05)
+    pid = int(pid_file.read_text())
+    assert _alive(pid)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert not _alive(pid)
+
+
+def test_sandbox_copy_skips_vcs_caches_and_environments(tmp_path: Path) -> None:
+    source = tmp_path / "game"
+    for folder in (".git", ".sopls", ".venv", "node_modules", "src/__pycache__"):
+        (source / folder).mkdir(parents=True)
+        (source / folder / "junk").write_text("x")
+    (source / "src" / "main.py").write_text("print('hi')\n")
+    (source / "README.md").write_text("# game\n")
+    root = sandbox_copy(source, tmp_path / "run")
+    assert root == tmp_path / "run" / "game"
+    copied = sorted(str(p.relative_to(root)) for p in root.rglob("*"))
+    assert copied == ["README.md", "src", "src/main.py"]
+
+    empty = sandbox_copy(None, tmp_path / "other")
+    assert empty.is_dir()
+    assert list(empty.iterdir()) == []
