@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterable
 
 from agents.context import Context
 from agents.memory import Memory
 from agents.message import Message
 from agents.role import Role
+from agents.scheduling import run_all
 
 
 class Environment:
@@ -38,10 +38,4 @@ class Environment:
 
     async def run_round(self) -> None:
         """Every role with news reacts, concurrently; the first failure cancels the others."""
-        busy = [role for role in self.roles.values() if role.has_news]
-        try:
-            async with asyncio.TaskGroup() as group:
-                for role in busy:
-                    group.create_task(role.run(), name=f"role:{role.name}")
-        except BaseExceptionGroup as failures:
-            raise failures.exceptions[0] from None
+        await run_all(role.run() for role in self.roles.values() if role.has_news)

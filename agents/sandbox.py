@@ -27,7 +27,7 @@ _SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSWORD", re.IGNORECASE)
 _COPY_IGNORE = shutil.ignore_patterns(".git", ".sopls", ".venv", "node_modules", "__pycache__")
 _NETWORK_PREFIX = ("unshare", "-rn")
 _READ_CHUNK = 65_536
-_DRAIN_GRACE = 1.0
+_DRAIN_GRACE = 0.5
 _PROBE_TIMEOUT = 10.0
 
 _network_isolation: bool | None = None

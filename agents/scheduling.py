@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping, Sequence
+from typing import Any
 
 
 def dependency_graph(
@@ -48,6 +49,20 @@ async def run_in_dependency_order(
             await work(path)
         finished[path].set()
 
-    async with asyncio.TaskGroup() as group:
-        for path in graph:
-            group.create_task(one(path), name=f"file:{path}")
+    await run_all(one(path) for path in graph)
+
+
+async def run_all(work: Iterable[Coroutine[Any, Any, Any]]) -> None:
+    """Run concurrently; the first failure cancels the rest and is raised as itself.
+
+    Callers see a `BudgetExceededError` or an `LLMError`, not an exception group around it.
+    """
+    try:
+        async with asyncio.TaskGroup() as group:
+            for coroutine in work:
+                group.create_task(coroutine)
+    except BaseExceptionGroup as failures:
+        first = failures.exceptions[0]
+        while isinstance(first, BaseExceptionGroup):
+            first = first.exceptions[0]
+        raise first from None

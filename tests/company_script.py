@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from scripted_endpoint import ScriptedEndpoint
 
 PRD = {
@@ -114,24 +116,27 @@ def fenced(path: str, code: str) -> str:
     return f"Here is the file.\n```python {path}\n{code}```\n"
 
 
-def script_company(endpoint: ScriptedEndpoint, *, delay: float = 0.0) -> None:
-    """Rules for the whole SOP; tests add rules before these to change one step."""
-    endpoint.on(schema="PRD").reply_json(PRD, delay=delay)
-    endpoint.on(schema="SystemDesign").reply_json(DESIGN, delay=delay)
-    endpoint.on(schema="TaskList").reply_json(TASKS, delay=delay)
-    endpoint.on(schema="CodeReview").reply_json({"verdict": "LGTM", "issues": []}, delay=delay)
+def script_company(endpoint: ScriptedEndpoint, **reply: Any) -> None:
+    """Rules for the whole SOP; tests add rules before these to change one step.
+
+    `reply` (e.g. `delay`, `usage`) applies to every answer.
+    """
+    endpoint.on(schema="PRD").reply_json(PRD, **reply)
+    endpoint.on(schema="SystemDesign").reply_json(DESIGN, **reply)
+    endpoint.on(schema="TaskList").reply_json(TASKS, **reply)
+    endpoint.on(schema="CodeReview").reply_json({"verdict": "LGTM", "issues": []}, **reply)
     endpoint.on(schema="CodeSummary").reply_json(
-        {"summary": "A CLI over a counter module.", "todos": []}, delay=delay
+        {"summary": "A CLI over a counter module.", "todos": []}, **reply
     )
     endpoint.on(contains="Write the complete file `wordfreq/counter.py`").reply_text(
-        fenced("wordfreq/counter.py", COUNTER), delay=delay
+        fenced("wordfreq/counter.py", COUNTER), **reply
     )
     endpoint.on(contains="Write the complete file `main.py`").reply_text(
-        fenced("main.py", MAIN), delay=delay
+        fenced("main.py", MAIN), **reply
     )
     endpoint.on(contains="Write `tests/test_wordfreq_counter.py`").reply_text(
-        fenced("tests/test_wordfreq_counter.py", COUNTER_TEST), delay=delay
+        fenced("tests/test_wordfreq_counter.py", COUNTER_TEST), **reply
     )
     endpoint.on(contains="Write `tests/test_main.py`").reply_text(
-        fenced("tests/test_main.py", MAIN_TEST), delay=delay
+        fenced("tests/test_main.py", MAIN_TEST), **reply
     )

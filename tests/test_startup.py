@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 from company_script import COUNTER, script_company
 from conftest import SECRET_KEY
-from scripted_endpoint import ScriptedEndpoint
+from scripted_endpoint import ScriptedEndpoint, Usage
 
 SOPLS = [sys.executable, "-m", "server"]
 
@@ -145,3 +147,94 @@ def test_an_answer_that_never_fits_its_document_names_role_action_and_raw_file(
     assert "I refuse to design anything." in raw.read_text()
     assert (run_folder(project) / "docs" / "prd.json").exists()  # finished work is kept
     assert not (project / "main.py").exists()
+
+
+def journaled_messages(folder: Path) -> list[str]:
+    lines = (folder / "calls.jsonl").read_text().splitlines()
+    return [json.dumps(json.loads(line)["request"]["messages"]) for line in lines if line]
+
+
+def sent_messages(requests: list) -> list[str]:
+    return [json.dumps(r.body["messages"]) for r in requests]
+
+
+def test_budget_runs_out_then_resume_with_more_completes_without_repeating_calls(
+    endpoint: ScriptedEndpoint, tmp_path: Path
+) -> None:
+    # Every answer reports 4000 completion tokens: about $0.0024 each for gpt-4o-mini.
+    script_company(endpoint, usage=Usage(prompt_tokens=100, completion_tokens=4000))
+    project = tmp_path / "wf"
+
+    stopped = sopls(
+        "startup",
+        "a word-frequency CLI",
+        "--investment",
+        "0.0075",
+        "--project-path",
+        str(project),
+        endpoint=endpoint,
+        cwd=tmp_path,
+    )
+
+    assert stopped.returncode == 1
+    assert "budget_exceeded" in stopped.stderr
+    assert "budget is spent" in stopped.stderr
+    folder = run_folder(project)
+    assert json.loads((folder / "run.json").read_text())["status"] == "budget_exceeded"
+    assert (folder / "docs" / "prd.json").exists()  # finished documents are kept
+    first = len(endpoint.chat_requests)
+    assert first == 3
+    assert not (project / "main.py").exists()
+
+    resumed = sopls(
+        "startup",
+        "--recover-path",
+        str(folder),
+        "--investment",
+        "1.0",
+        endpoint=endpoint,
+        cwd=tmp_path,
+    )
+
+    assert resumed.returncode == 0, resumed.stderr
+    assert (project / "main.py").exists()
+    again = sent_messages(endpoint.chat_requests[first:])
+    assert again  # the rest of the work was done ...
+    assert not set(again) & set(sent_messages(endpoint.chat_requests[:first]))  # ... only once
+    record = json.loads((folder / "run.json").read_text())
+    assert record["status"] == "completed"
+    assert record["cost"]["calls"] == len(endpoint.chat_requests)
+
+
+def test_a_run_killed_mid_way_resumes_to_completion(
+    endpoint: ScriptedEndpoint, tmp_path: Path
+) -> None:
+    script_company(endpoint, delay=0.3)
+    project = tmp_path / "wf"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "SOPLS_"))}
+    env |= {"OPENAI_BASE_URL": endpoint.base_url, "OPENAI_API_KEY": SECRET_KEY}
+    process = subprocess.Popen(
+        [*SOPLS, "startup", "a word-frequency CLI", "--project-path", str(project)],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while sum(r.status == 200 for r in endpoint.chat_requests) < 5:
+            assert time.monotonic() < deadline, "the run did not get going"
+            time.sleep(0.05)
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+    folder = run_folder(project)
+    finished_before = journaled_messages(folder)
+    assert len(finished_before) >= 4
+    sent_before = len(endpoint.chat_requests)
+
+    resumed = sopls("startup", "--recover-path", str(folder), endpoint=endpoint, cwd=tmp_path)
+
+    assert resumed.returncode == 0, resumed.stderr
+    assert (project / "main.py").exists()
+    assert not set(sent_messages(endpoint.chat_requests[sent_before:])) & set(finished_before)

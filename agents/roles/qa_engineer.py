@@ -6,7 +6,6 @@ rewritten here. Test runs are bounded by `max_test_rounds` over the whole run.
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +18,7 @@ from agents.message import Message
 from agents.role import Role
 from agents.roles.engineer import Engineer
 from agents.sandbox import SandboxLimits
+from agents.scheduling import run_all
 from repo_index.outline import outline
 
 REPORT_PATH = "docs/test_report.md"
@@ -56,17 +56,20 @@ class QaEngineer(Role):
         proposal = self.context.proposal
         sources = [p for p in changes[-1].files if p.endswith(".py") and not _is_test(p)]
         untested = [p for p in sources if proposal.text_of(test_path_for(p)) is None]
-        await asyncio.gather(*(self._write_tests_for(p) for p in untested))
+        await run_all(self._write_tests_for(p) for p in untested)
 
         requirements = self.context.documents.require(TaskList).required_packages
         runner = RunTests(self._venv_dir(), self.limits)
-        while self.rounds_used < self.max_test_rounds:
+        if self.rounds_used >= self.max_test_rounds:
+            return self._finish()
+        while True:
             self.rounds_used += 1
             self.context.emit(self.name, runner.name, "started", done=self.rounds_used - 1)
             self.report = await runner.run_tests(proposal, requirements, self.context.project_root)
             outcome = "passed" if self.report.passed else "failed"
             self.context.emit(self.name, runner.name, "finished", detail=f"tests {outcome}")
-            if self.report.passed or self.report.missing_packages or self.report.timed_out:
+            settled = self.report.passed or self.report.missing_packages or self.report.timed_out
+            if settled or self.rounds_used >= self.max_test_rounds:
                 break
             verdict = await self._debug.diagnose(
                 self.action_context(),
@@ -80,13 +83,11 @@ class QaEngineer(Role):
             )
             if verdict.blame == "code":
                 return self._send_bug_report(BugReport(fixes=verdict.fixes))
-            await asyncio.gather(
-                *(
-                    self._write_tests_for(source, fix.debug_logs)
-                    for fix in verdict.fixes
-                    for source in sources
-                    if test_path_for(source) == fix.path
-                )
+            await run_all(
+                self._write_tests_for(source, fix.debug_logs)
+                for fix in verdict.fixes
+                for source in sources
+                if test_path_for(source) == fix.path
             )
         return self._finish()
 
