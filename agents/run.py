@@ -17,9 +17,7 @@ from agents.cost import CostManager, CostTotals
 from agents.documents import PRD
 from agents.events import EventListener, RunEvent
 from agents.llm.journal import CallJournal
-from agents.roles import Architect, ProductManager, ProjectManager
-from agents.roles.engineer import Engineer
-from agents.roles.qa_engineer import QaEngineer
+from agents.roles import Architect, Engineer, ProductManager, ProjectManager, QaEngineer
 from agents.run_state import RunCost, RunError, RunFolder, RunOptions, RunRecord, RunStatus
 from agents.team import Team
 

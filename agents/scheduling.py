@@ -22,32 +22,26 @@ def dependency_graph(
     }
 
 
-def dependency_waves(graph: Mapping[str, Sequence[str]]) -> list[list[str]]:
-    """The files grouped by depth: wave n only uses files of earlier waves."""
-    depth: dict[str, int] = {}
-    for path, deps in graph.items():  # deps always precede their dependents in `graph`
-        depth[path] = 1 + max((depth[d] for d in deps), default=-1)
-    waves: list[list[str]] = [[] for _ in range(1 + max(depth.values(), default=-1))]
-    for path, level in depth.items():
-        waves[level].append(path)
-    return waves
-
-
 async def run_in_dependency_order(
     graph: Mapping[str, Sequence[str]],
-    work: Callable[[str], Awaitable[None]],
-    limit: int,
+    work: Callable[[str, Callable[[], None]], Awaitable[None]],
 ) -> None:
-    """Start each file's `work` once its dependencies' work finished; at most `limit` at once."""
-    finished = {path: asyncio.Event() for path in graph}
-    slots = asyncio.Semaphore(limit)
+    """Start each file's `work` as soon as the files it depends on are ready.
+
+    `work(path, ready)` calls `ready()` once its dependents may start (e.g. when the file is
+    written, while its review goes on); a file is ready at the latest when its work ends.
+    How many requests are in flight is bounded by the LLM layer's per-endpoint limit
+    (`llm.max_concurrency`), which serves writes and reviews in the order they ask.
+    """
+    ready = {path: asyncio.Event() for path in graph}
 
     async def one(path: str) -> None:
         for dependency in graph[path]:
-            await finished[dependency].wait()
-        async with slots:
-            await work(path)
-        finished[path].set()
+            await ready[dependency].wait()
+        try:
+            await work(path, ready[path].set)
+        finally:
+            ready[path].set()
 
     await run_all(one(path) for path in graph)
 

@@ -139,7 +139,7 @@ class LLM:
         reservation = self.cost.reserve(self.upper_cost(messages))
         started = time.monotonic()
         try:
-            async with endpoint_slots(self.settings.endpoint, self.settings.max_concurrency):
+            async with endpoint_slots(self.settings.endpoint, self.settings.max_concurrency).slot():
                 content, finish_reason, usage = await self._request(request)
         except BaseException:
             self.cost.release(reservation)

@@ -1,13 +1,14 @@
 """The Engineer: writes every file of the task list in dependency order, reviews, summarizes.
 
-Files are written concurrently as soon as the files they use are done; each prompt holds the
-design, the file's task and only the *interfaces* of the files it uses, so a prompt grows with
-what its file needs, not with the size of the project.
+Files are written concurrently as soon as the files they use are written (their reviews run
+alongside; a rewrite after review is caught by the summary if it changed an interface). Each
+prompt holds the design, the file's task and only the *interfaces* of the files it uses, so a
+prompt grows with what its file needs, not with the size of the project.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import suppress
 from dataclasses import replace
 from typing import Any
@@ -20,6 +21,7 @@ from agents.actions.write_code import CodeChange, CodeJob, WriteCode
 from agents.code_blocks import NoCodeError
 from agents.documents import SystemDesign, TaskList
 from agents.errors import SoplsError
+from agents.llm.concurrency import background
 from agents.message import Message
 from agents.paths import safe_relative_path
 from agents.role import Role
@@ -112,12 +114,14 @@ class Engineer(Role):
         local = {p: [d for d in graph.get(p, []) if d in targets] for p in targets}
         done = 0
 
-        async def one(path: str) -> None:
+        async def one(path: str, ready: Callable[[], None]) -> None:
             nonlocal done
             emit = self.context.emit
             emit(self.name, "WriteCode", "started", path=path, done=done, total=len(local))
             try:
-                await self._produce(path, holds, graph, feedback.get(path, ""), feedback_kind)
+                await self._produce(
+                    path, holds, graph, feedback.get(path, ""), feedback_kind, ready
+                )
             except NoCodeError as exc:
                 self.file_errors[path] = str(exc)
             else:
@@ -135,7 +139,7 @@ class Engineer(Role):
                 detail=detail,
             )
 
-        await run_in_dependency_order(local, one, self.context.settings.llm.max_concurrency)
+        await run_in_dependency_order(local, one)
 
     async def _produce(
         self,
@@ -144,7 +148,9 @@ class Engineer(Role):
         graph: Mapping[str, list[str]],
         feedback: str,
         feedback_kind: str,
+        ready: Callable[[], None],
     ) -> None:
+        """Write one file, let its dependents start, then review (and rewrite) it."""
         proposal = self.context.proposal
         design = self.context.documents.require(SystemDesign)
         tasks = self.context.documents.require(TaskList)
@@ -160,15 +166,18 @@ class Engineer(Role):
         )
         ctx = self.action_context()
         code = await self._write.write(ctx, job)
+        proposal.put(path, code, role=self.name)
+        ready()
         rounds = self.code_review_k if self.code_review else 0
         for _ in range(rounds):
-            review = await self._review.review(ctx, job, code)
+            with background():  # files that others wait for go first
+                review = await self._review.review(ctx, job, code)
             if review.verdict == "LGTM":
                 break
             issues = "\n".join(f"- {issue}" for issue in review.issues) or "- (unspecified)"
             job = replace(job, current_code=code, feedback=issues, feedback_kind="Review comments")
             code = await self._write.write(ctx, job)
-        proposal.put(path, code, role=self.name)
+            proposal.put(path, code, role=self.name)
 
     def _interfaces(self, dependencies: Iterable[str]) -> str:
         parts = []

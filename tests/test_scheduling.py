@@ -1,0 +1,131 @@
+"""Dependency order, first-error propagation, and prioritised endpoint slots (pure asyncio)."""
+
+import asyncio
+
+import pytest
+
+from agents.errors import BudgetExceededError
+from agents.llm.concurrency import BACKGROUND, FOREGROUND, PrioritySlots, background
+from agents.scheduling import dependency_graph, run_all, run_in_dependency_order
+
+
+def test_graph_keeps_only_edges_to_earlier_files() -> None:
+    order = ["a.py", "b.py", "c.py"]
+    uses = {"a.py": ["c.py"], "b.py": ["a.py", "a.py", "x.py"], "c.py": ["a.py", "b.py"]}
+    assert dependency_graph(order, uses) == {"a.py": [], "b.py": ["a.py"], "c.py": ["a.py", "b.py"]}
+
+
+async def test_work_starts_when_dependencies_are_ready() -> None:
+    log: list[str] = []
+
+    async def work(path: str, ready) -> None:
+        log.append(f"start {path}")
+        await asyncio.sleep(0.01)
+        ready()
+        log.append(f"ready {path}")
+        await asyncio.sleep(0.05)  # e.g. a review: dependents do not wait for it
+        log.append(f"end {path}")
+
+    await run_in_dependency_order({"a": [], "b": [], "c": ["a", "b"]}, work)
+
+    assert log.index("start c") > max(log.index("ready a"), log.index("ready b"))
+    assert log.index("start c") < log.index("end a")
+
+
+async def test_first_failure_is_raised_as_itself_and_cancels_the_rest() -> None:
+    cancelled = asyncio.Event()
+
+    async def slow() -> None:
+        try:
+            await asyncio.sleep(10)
+        except asyncio.CancelledError:
+            cancelled.set()
+            raise
+
+    async def fail() -> None:
+        await asyncio.sleep(0.01)
+        raise BudgetExceededError(spent=1, investment=1, needed=0.5)
+
+    with pytest.raises(BudgetExceededError):
+        await run_all([slow(), fail()])
+    assert cancelled.is_set()
+
+
+async def test_foreground_waiters_are_served_before_background_ones() -> None:
+    slots = PrioritySlots(1)
+    served: list[str] = []
+    gate = asyncio.Event()
+
+    async def holder() -> None:
+        async with slots.slot():
+            await gate.wait()
+
+    async def user(name: str, priority: int) -> None:
+        async with slots.slot(priority):
+            served.append(name)
+
+    first = asyncio.create_task(holder())
+    await asyncio.sleep(0)
+    waiting = [
+        asyncio.create_task(user("review-1", BACKGROUND)),
+        asyncio.create_task(user("review-2", BACKGROUND)),
+        asyncio.create_task(user("write", FOREGROUND)),
+    ]
+    await asyncio.sleep(0)
+    gate.set()
+    await asyncio.gather(first, *waiting)
+    assert served == ["write", "review-1", "review-2"]
+
+
+async def test_the_background_context_sets_the_priority() -> None:
+    slots = PrioritySlots(1)
+    served: list[str] = []
+    gate = asyncio.Event()
+
+    async def holder() -> None:
+        async with slots.slot():
+            await gate.wait()
+
+    async def reviewer() -> None:
+        with background():
+            async with slots.slot():
+                served.append("review")
+
+    async def writer() -> None:
+        async with slots.slot():
+            served.append("write")
+
+    tasks = [asyncio.create_task(holder())]
+    await asyncio.sleep(0)
+    tasks += [asyncio.create_task(reviewer()), asyncio.create_task(writer())]
+    await asyncio.sleep(0)
+    gate.set()
+    await asyncio.gather(*tasks)
+    assert served == ["write", "review"]
+
+
+async def test_a_cancelled_waiter_does_not_leak_its_slot() -> None:
+    slots = PrioritySlots(1)
+    gate = asyncio.Event()
+
+    async def holder() -> None:
+        async with slots.slot():
+            await gate.wait()
+
+    first = asyncio.create_task(holder())
+    await asyncio.sleep(0)
+
+    async def waiter() -> None:
+        async with slots.slot():
+            pass
+
+    doomed = asyncio.create_task(waiter())
+    await asyncio.sleep(0)
+    doomed.cancel()
+    gate.set()
+    await first
+    with pytest.raises(asyncio.CancelledError):
+        await doomed
+    async with asyncio.timeout(1):
+        async with slots.slot():
+            pass
