@@ -51,21 +51,28 @@ async def test_first_failure_is_raised_as_itself_and_cancels_the_rest() -> None:
     assert cancelled.is_set()
 
 
-async def test_foreground_waiters_are_served_before_background_ones() -> None:
-    slots = PrioritySlots(1)
-    served: list[str] = []
+async def occupied(slots: PrioritySlots) -> tuple[asyncio.Event, asyncio.Task[None]]:
+    """A task holding the only slot until the returned event is set."""
     gate = asyncio.Event()
 
     async def holder() -> None:
         async with slots.slot():
             await gate.wait()
 
+    task = asyncio.create_task(holder())
+    await asyncio.sleep(0)
+    return gate, task
+
+
+async def test_foreground_waiters_are_served_before_background_ones() -> None:
+    slots = PrioritySlots(1)
+    served: list[str] = []
+    gate, first = await occupied(slots)
+
     async def user(name: str, priority: int) -> None:
         async with slots.slot(priority):
             served.append(name)
 
-    first = asyncio.create_task(holder())
-    await asyncio.sleep(0)
     waiting = [
         asyncio.create_task(user("review-1", BACKGROUND)),
         asyncio.create_task(user("review-2", BACKGROUND)),
@@ -80,11 +87,7 @@ async def test_foreground_waiters_are_served_before_background_ones() -> None:
 async def test_the_background_context_sets_the_priority() -> None:
     slots = PrioritySlots(1)
     served: list[str] = []
-    gate = asyncio.Event()
-
-    async def holder() -> None:
-        async with slots.slot():
-            await gate.wait()
+    gate, first = await occupied(slots)
 
     async def reviewer() -> None:
         with background():
@@ -95,9 +98,7 @@ async def test_the_background_context_sets_the_priority() -> None:
         async with slots.slot():
             served.append("write")
 
-    tasks = [asyncio.create_task(holder())]
-    await asyncio.sleep(0)
-    tasks += [asyncio.create_task(reviewer()), asyncio.create_task(writer())]
+    tasks = [first, asyncio.create_task(reviewer()), asyncio.create_task(writer())]
     await asyncio.sleep(0)
     gate.set()
     await asyncio.gather(*tasks)
@@ -106,14 +107,7 @@ async def test_the_background_context_sets_the_priority() -> None:
 
 async def test_a_cancelled_waiter_does_not_leak_its_slot() -> None:
     slots = PrioritySlots(1)
-    gate = asyncio.Event()
-
-    async def holder() -> None:
-        async with slots.slot():
-            await gate.wait()
-
-    first = asyncio.create_task(holder())
-    await asyncio.sleep(0)
+    gate, first = await occupied(slots)
 
     async def waiter() -> None:
         async with slots.slot():

@@ -238,3 +238,35 @@ def test_a_run_killed_mid_way_resumes_to_completion(
     assert resumed.returncode == 0, resumed.stderr
     assert (project / "main.py").exists()
     assert not set(sent_messages(endpoint.chat_requests[sent_before:])) & set(finished_before)
+
+
+def test_ctrl_c_cancels_keeps_the_state_and_resumes(
+    endpoint: ScriptedEndpoint, tmp_path: Path
+) -> None:
+    script_company(endpoint, delay=0.3)
+    project = tmp_path / "wf"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "SOPLS_"))}
+    env |= {"OPENAI_BASE_URL": endpoint.base_url, "OPENAI_API_KEY": SECRET_KEY}
+    process = subprocess.Popen(
+        [*SOPLS, "startup", "a word-frequency CLI", "--project-path", str(project)],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while sum(r.status == 200 for r in endpoint.chat_requests) < 2:
+        assert time.monotonic() < deadline, "the run did not get going"
+        time.sleep(0.05)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=30)
+
+    assert process.returncode == 130
+    assert "--recover-path" in stderr
+    folder = run_folder(project)
+    assert json.loads((folder / "run.json").read_text())["status"] == "cancelled"
+
+    resumed = sopls("startup", "--recover-path", str(folder), endpoint=endpoint, cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr
+    assert (project / "main.py").exists()
