@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from agents.errors import BudgetExceededError
@@ -57,6 +58,7 @@ class CostManager:
     totals: CostTotals = field(default_factory=CostTotals)
     records: list[CallRecord] = field(default_factory=list)
     reserved: float = 0.0
+    observers: list[Callable[[CallRecord], None]] = field(default_factory=list)
 
     @property
     def spent(self) -> float:
@@ -85,6 +87,8 @@ class CostManager:
         self.release(reservation)
         self.records.append(record)
         self.totals.add(record)
+        for observer in self.observers:
+            observer(record)
 
     def by_role(self) -> dict[str, CostTotals]:
         """Totals per role, for the closing table of a run."""

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from agents.config import Settings
 from agents.context import Context
-from agents.cost import CostManager, CostTotals
+from agents.cost import CallRecord, CostManager, CostTotals
 from agents.documents import PRD
 from agents.events import EventListener, RunEvent
 from agents.llm.journal import CallJournal
@@ -71,6 +71,7 @@ async def execute(
     settings: Settings,
     *,
     listeners: Iterable[EventListener] = (),
+    call_observers: Iterable[Callable[[CallRecord], None]] = (),
 ) -> tuple[RunRecord, Context]:
     """Run (or resume) the run in `folder` to its end; the record is saved whatever happens."""
     key = settings.llm.api_key.get_secret_value() if settings.llm.api_key else ""
@@ -83,6 +84,7 @@ async def execute(
             completion_tokens=previous.completion_tokens,
             usd=previous.usd,
         ),
+        observers=list(call_observers),
     )
     context = Context(
         settings=settings,

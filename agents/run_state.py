@@ -111,11 +111,28 @@ class RunFolder:
         self.path = path
 
     @classmethod
-    def create(cls, runs_root: Path, options: RunOptions) -> tuple[RunFolder, RunRecord]:
-        record = RunRecord(id=new_run_id(), options=options)
-        folder = cls(runs_root / record.id)
+    def create(
+        cls, workspace: Path, options: RunOptions, *, target: Path | None = None
+    ) -> tuple[RunFolder, RunRecord]:
+        """A new run under `<target or workspace>/.sopls/runs/<id>`.
+
+        `target` is the project folder when the user named one; otherwise the project will be
+        `<workspace>/<project_name>`, known once the PRD names it.
+        """
+        record = RunRecord(
+            id=new_run_id(), options=options, target=str(target.resolve()) if target else None
+        )
+        home = (target or workspace).resolve()
+        folder = cls(home / ".sopls" / "runs" / record.id)
         folder.save(record)
         return folder, record
+
+    def project_root(self, record: RunRecord) -> Path:
+        """Where the run's project goes: the named folder, else `<workspace>/<project_name>`."""
+        if record.target:
+            return Path(record.target)
+        workspace = self.path.parent.parent.parent  # <workspace>/.sopls/runs/<id>
+        return workspace / (record.project_name or record.id)
 
     @classmethod
     def open(cls, path: Path) -> tuple[RunFolder, RunRecord]:

@@ -147,7 +147,7 @@ async def measure(n_files: int) -> dict[str, float]:
             )
         )
         options = RunOptions(idea="a store pipeline", code_review=True)
-        folder, record = RunFolder.create(Path(area) / "runs", options)
+        folder, record = RunFolder.create(Path(area), options)
         started = time.perf_counter()
         record, _ = await execute(folder, record, settings)
         wall = time.perf_counter() - started

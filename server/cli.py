@@ -116,14 +116,6 @@ def _cost_table(record: RunRecord, context: Context) -> Table:
     return table
 
 
-def _project_root(folder: RunFolder, record: RunRecord) -> Path:
-    """The project folder: the one the user named, else `<workspace>/<project_name>`."""
-    if record.target:
-        return Path(record.target)
-    workspace = folder.path.parent.parent.parent  # <workspace>/.sopls/runs/<id>
-    return workspace / (record.project_name or record.id)
-
-
 def _new_run_options(
     idea: str | None, options: dict[str, object], project_path: Path | None
 ) -> RunOptions:
@@ -139,15 +131,6 @@ def _new_run_options(
             for e in exc.errors()
         )
         raise CliError(problems) from None
-
-
-def _create_run(options: RunOptions, project_path: Path | None) -> tuple[RunFolder, RunRecord]:
-    workspace = project_path if project_path is not None else Path("workspace")
-    folder, record = RunFolder.create(workspace.resolve() / ".sopls" / "runs", options)
-    if project_path is not None:
-        record.target = str(project_path.resolve())
-        folder.save(record)
-    return folder, record
 
 
 def _run(folder: RunFolder, record: RunRecord, settings: Settings) -> int:
@@ -172,7 +155,7 @@ def _run(folder: RunFolder, record: RunRecord, settings: Settings) -> int:
             f"The run's state is kept; resume with: sopls startup --recover-path {folder.path}"
         )
         return 1
-    root = _project_root(folder, record)
+    root = folder.project_root(record)
     result = write_project(root, context.proposal, new_project=True)
     commit = f" and committed {result.commit[:10]}" if result.commit else ""
     out.print(f"Wrote {len(result.written)} files to {root}{commit}.")
@@ -244,12 +227,31 @@ def startup(
         )
         settings = load_settings()
         settings.llm.require_endpoint()
-        folder, record = _create_run(options, project_path)
+        folder, record = RunFolder.create(Path.cwd() / "workspace", options, target=project_path)
         return folder, record, settings
 
     folder, record, settings = _guard(prepare)
     code = _guard(lambda: _run(folder, record, settings))
     raise typer.Exit(code)
+
+
+@app.command()
+def serve(
+    tcp: Annotated[
+        str | None, typer.Option(help="listen on HOST:PORT instead of stdin/stdout")
+    ] = None,
+) -> None:
+    """Run the language server (JSON-RPC on stdin/stdout; stdout carries nothing else)."""
+    from server.commands import SERVER
+
+    if tcp is None:
+        SERVER.start_io()
+        return
+    host, _, port = tcp.rpartition(":")
+    if not host or not port.isdigit():
+        err.print(f"sopls: --tcp wants HOST:PORT, e.g. 127.0.0.1:2087, not {tcp!r}")
+        raise typer.Exit(2)
+    SERVER.start_tcp(host, int(port))
 
 
 def main() -> None:

@@ -23,7 +23,7 @@ async def run_company(
 ) -> tuple[RunRecord, Context]:
     settings = Settings(llm=llm_settings)
     run_options = RunOptions(idea="a word-frequency CLI", **options)
-    folder, record = RunFolder.create(tmp_path / ".sopls" / "runs", run_options)
+    folder, record = RunFolder.create(tmp_path, run_options)
     return await execute(folder, record, settings)
 
 

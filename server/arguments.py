@@ -1,0 +1,80 @@
+"""Arguments of the `sopls.*` commands: one object with camelCase keys, validated.
+
+A bad or missing field becomes a JSON-RPC InvalidParams error that names the field.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic.alias_generators import to_camel
+from pygls.exceptions import JsonRpcInvalidParams
+
+ApplyMode = Literal["confirm", "auto", "none"]
+
+A = TypeVar("A", bound="CommandArguments")
+
+
+class CommandArguments(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+
+
+class RunArguments(CommandArguments):
+    investment: float | None = Field(None, gt=0)
+    n_round: int | None = Field(None, ge=1)
+    code_review: bool | None = None
+    run_tests: bool | None = None
+    implement: bool | None = None
+    max_auto_summarize_code: int | None = Field(None, ge=-1)
+    project_name: str | None = None
+    target_uri: str | None = None
+    apply: ApplyMode = "confirm"
+
+    def run_options(self) -> dict[str, Any]:
+        """The options the user set, for `RunOptions` (whose defaults fill the rest)."""
+        return self.model_dump(exclude_none=True, exclude={"target_uri", "apply"})
+
+
+class GenerateProjectArguments(RunArguments):
+    idea: str = Field(min_length=1)
+
+
+class ResumeRunArguments(CommandArguments):
+    run_id: str = Field(min_length=1)
+    investment: float | None = Field(None, gt=0)
+    apply: ApplyMode = "confirm"
+
+
+class ApplyRunArguments(CommandArguments):
+    run_id: str = Field(min_length=1)
+    paths: list[str] | None = None
+
+
+class RunIdArguments(CommandArguments):
+    run_id: str = Field(min_length=1)
+
+
+def parse_arguments(model: type[A], arguments: Sequence[Any]) -> A:
+    """The command's one object argument as `model`, or InvalidParams naming the field."""
+    if len(arguments) != 1 or not isinstance(arguments[0], dict):
+        raise JsonRpcInvalidParams(
+            f"expected one object argument with the fields of {_fields(model)}, "
+            f"got {len(arguments)} argument(s)"
+        )
+    try:
+        return model.model_validate(arguments[0])
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in error['loc']) or 'arguments'}: {error['msg']}"
+            for error in exc.errors()
+        )
+        raise JsonRpcInvalidParams(f"invalid arguments: {problems}") from None
+
+
+def _fields(model: type[CommandArguments]) -> str:
+    return ", ".join(
+        (info.alias or name) + ("" if info.is_required() else "?")
+        for name, info in model.model_fields.items()
+    )

@@ -1,0 +1,108 @@
+"""The server object and its handlers: lifecycle, configuration, and the `sopls.*` commands."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lsprotocol import types
+from pygls.exceptions import JsonRpcInvalidParams
+
+from server.arguments import (
+    ApplyRunArguments,
+    GenerateProjectArguments,
+    ResumeRunArguments,
+    RunIdArguments,
+    parse_arguments,
+)
+from server.language_server import CONFIG_SECTION, SoplsLanguageServer, load_proposal, new_run
+
+SERVER = SoplsLanguageServer()
+
+GENERATE_PROJECT = "sopls.generateProject"
+RESUME_RUN = "sopls.resumeRun"
+APPLY_RUN = "sopls.applyRun"
+LIST_RUNS = "sopls.listRuns"
+CANCEL_RUN = "sopls.cancelRun"
+
+
+@SERVER.feature(types.INITIALIZE)
+def initialize(server: SoplsLanguageServer, params: types.InitializeParams) -> None:
+    server.initialization_options = params.initialization_options
+    server.refresh_settings()
+
+
+@SERVER.feature(types.INITIALIZED)
+async def initialized(server: SoplsLanguageServer, params: types.InitializedParams) -> None:
+    await server.fetch_configuration()
+
+
+@SERVER.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
+async def configuration_changed(
+    server: SoplsLanguageServer, params: types.DidChangeConfigurationParams
+) -> None:
+    pushed = params.settings.get(CONFIG_SECTION) if isinstance(params.settings, dict) else None
+    if pushed is not None:
+        server.configuration = pushed
+        server.refresh_settings()
+    else:
+        await server.fetch_configuration()
+
+
+@SERVER.command(GENERATE_PROJECT)
+async def generate_project(server: SoplsLanguageServer, *arguments: Any) -> dict[str, Any]:
+    args = parse_arguments(GenerateProjectArguments, arguments)
+    folder, record = new_run(server, args.run_options(), args.target_uri)
+    return await server.run(folder, record, args.apply)
+
+
+@SERVER.command(RESUME_RUN)
+async def resume_run(server: SoplsLanguageServer, *arguments: Any) -> dict[str, Any]:
+    args = parse_arguments(ResumeRunArguments, arguments)
+    if server.runs.is_active(args.run_id):
+        raise JsonRpcInvalidParams(f"runId: run {args.run_id!r} is still going")
+    folder, record = server.runs.open(args.run_id, server.workspace_root)
+    if record.status == "completed":
+        raise JsonRpcInvalidParams(f"runId: run {args.run_id!r} is already completed")
+    if args.investment is not None:
+        record.options.investment = args.investment
+    return await server.run(folder, record, args.apply)
+
+
+@SERVER.command(APPLY_RUN)
+async def apply_run(server: SoplsLanguageServer, *arguments: Any) -> dict[str, Any]:
+    args = parse_arguments(ApplyRunArguments, arguments)
+    folder, record = server.runs.open(args.run_id, server.workspace_root)
+    if record.status != "completed":
+        raise JsonRpcInvalidParams(
+            f"runId: run {args.run_id!r} is {record.status}; resume it before applying"
+        )
+    proposal = load_proposal(folder)
+    unknown = [p for p in args.paths or [] if proposal.get(p) is None]
+    if unknown:
+        raise JsonRpcInvalidParams(f"paths: not in run {args.run_id!r}: {', '.join(unknown)}")
+    applied = await server.apply(
+        proposal, folder.project_root(record), confirm=False, label=record.id, paths=args.paths
+    )
+    return {"runId": record.id, "applied": applied, "paths": args.paths or proposal.paths()}
+
+
+@SERVER.command(LIST_RUNS)
+def list_runs(server: SoplsLanguageServer, *arguments: Any) -> list[dict[str, Any]]:
+    return [
+        {
+            "runId": record.id,
+            "status": "running" if server.runs.is_active(record.id) else record.status,
+            "requirement": record.options.idea,
+            "projectName": record.project_name,
+            "cost": {"usd": record.cost.usd, "calls": record.cost.calls},
+            "created": record.created.isoformat(),
+            "updated": record.updated.isoformat(),
+        }
+        for record in server.runs.records(server.workspace_root)
+    ]
+
+
+@SERVER.command(CANCEL_RUN)
+def cancel_run(server: SoplsLanguageServer, *arguments: Any) -> dict[str, Any]:
+    args = parse_arguments(RunIdArguments, arguments)
+    return {"runId": args.run_id, "cancelled": server.runs.cancel(args.run_id)}

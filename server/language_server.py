@@ -1,0 +1,268 @@
+"""The sopls language server: `sopls.*` commands over JSON-RPC, progress, and workspace edits.
+
+Handlers stay thin: they validate arguments, start a run from `agents.run`, report what it does,
+and turn its proposal into a `WorkspaceEdit`. Runs are asyncio tasks; cancelling the request,
+the progress, or `sopls.cancelRun` cancels the task (pygls alone answers a cancelled
+`workspace/executeCommand` but leaves the command running).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import uuid
+from collections.abc import Generator
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+from lsprotocol import types
+from pydantic import ValidationError
+from pygls.exceptions import JsonRpcInvalidParams
+from pygls.lsp.server import LanguageServer
+from pygls.protocol import LanguageServerProtocol
+from pygls.protocol.language_server import lsp_method
+from pygls.uris import to_fs_path
+
+from agents.config import Settings, load_settings
+from agents.proposal import Proposal
+from agents.run import execute
+from agents.run_state import RunFolder, RunOptions, RunRecord
+from server.arguments import ApplyMode
+from server.progress import RunProgress
+from server.runs import RunManager
+from server.settings import client_overrides, resolve
+from server.workspace_edit import build_workspace_edit
+
+logger = logging.getLogger("sopls.server")
+
+CONFIG_SECTION = "sopls"
+
+
+class SoplsProtocol(LanguageServerProtocol):
+    """Keeps each executeCommand's params (for its progress token) and cancels runs on request."""
+
+    _server: SoplsLanguageServer
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.command_params: dict[Any, types.ExecuteCommandParams] = {}
+
+    @lsp_method(types.WORKSPACE_EXECUTE_COMMAND)
+    def lsp_workspace__execute_command(
+        self, params: types.ExecuteCommandParams
+    ) -> Generator[Any, Any, Any]:
+        self.command_params[self.msg_id] = params
+        try:
+            return (yield from super().lsp_workspace__execute_command(params))
+        finally:
+            self.command_params.pop(self.msg_id, None)
+
+    def _handle_cancel_notification(self, msg_id: Any) -> None:
+        self._server.runs.cancel_request(msg_id)
+        super()._handle_cancel_notification(msg_id)
+
+
+class SoplsLanguageServer(LanguageServer):
+    def __init__(self) -> None:
+        super().__init__("sopls", version("sopls"), protocol_cls=SoplsProtocol)
+        self.runs = RunManager()
+        self.initialization_options: Any = None
+        self.configuration: Any = None
+        self._settings: Settings | None = None
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            self._settings = load_settings()
+        return self._settings
+
+    def refresh_settings(self) -> None:
+        """Recompute settings from the editor's; say so (and go on) when they are invalid."""
+        settings, problem = resolve(
+            client_overrides(self.initialization_options, self.configuration)
+        )
+        self._settings = settings
+        if problem is not None:
+            self.window_show_message(
+                types.ShowMessageParams(type=types.MessageType.Error, message=problem)
+            )
+            self.window_log_message(
+                types.LogMessageParams(type=types.MessageType.Error, message=problem)
+            )
+
+    @property
+    def workspace_root(self) -> Path:
+        root = self.workspace.root_path
+        if root is None and self.workspace.folders:
+            root = to_fs_path(next(iter(self.workspace.folders.values())).uri)
+        return Path(root) if root else Path.cwd()
+
+    async def fetch_configuration(self) -> None:
+        capabilities = self.client_capabilities.workspace
+        if capabilities is None or not capabilities.configuration:
+            return
+        try:
+            answer = await self.workspace_configuration_async(
+                types.ConfigurationParams(items=[types.ConfigurationItem(section=CONFIG_SECTION)])
+            )
+        except Exception as exc:  # a client that fails here must not stop the server
+            logger.warning("workspace/configuration failed: %s", exc)
+            return
+        self.configuration = answer[0] if answer else None
+        self.refresh_settings()
+
+    async def progress_token(self) -> types.ProgressToken | None:
+        """The client's token for this command, else one created here, else none."""
+        params = self.protocol.command_params.get(self.protocol.msg_id)
+        if params is not None and params.work_done_token is not None:
+            return params.work_done_token
+        window = self.client_capabilities.window
+        if window is None or not window.work_done_progress:
+            return None
+        token = f"sopls-{uuid.uuid4().hex}"
+        try:
+            await self.work_done_progress.create_async(token)
+        except Exception as exc:
+            logger.warning("window/workDoneProgress/create failed: %s", exc)
+            return None
+        return token
+
+    async def run(self, folder: RunFolder, record: RunRecord, apply: ApplyMode) -> dict[str, Any]:
+        """Run (or resume) to the end, reporting progress; then propose the edit."""
+        progress = RunProgress(self, record.id, await self.progress_token())
+        progress.begin(f"sopls: {record.options.idea}")
+        task = asyncio.create_task(
+            execute(
+                folder,
+                record,
+                self.settings,
+                listeners=[progress.on_event],
+                call_observers=[progress.on_call],
+            ),
+            name=f"run:{record.id}",
+        )
+        self.runs.start(folder, record, task, self.protocol.msg_id)
+        progress.on_cancel(task.cancel)
+        await asyncio.wait([task])
+        if task.cancelled():
+            folder, record = RunFolder.open(folder.path)
+            proposal = load_proposal(folder)
+        else:
+            record, context = task.result()
+            proposal = context.proposal
+        root = folder.project_root(record)
+        applied = False
+        if record.status == "completed" and apply != "none":
+            applied = await self.apply(proposal, root, confirm=apply == "confirm", label=record.id)
+        if record.status == "failed" and record.error is not None:
+            where = "/".join(p for p in (record.error.role, record.error.action) if p)
+            self.window_show_message(
+                types.ShowMessageParams(
+                    type=types.MessageType.Error,
+                    message=f"sopls run {record.id} failed{f' in {where}' if where else ''}: "
+                    f"{record.error.message}",
+                )
+            )
+        progress.end(f"{record.status} · ${record.cost.usd:.4f}")
+        return run_result(record, proposal, root, applied)
+
+    async def apply(
+        self,
+        proposal: Proposal,
+        root: Path,
+        *,
+        confirm: bool,
+        label: str,
+        paths: list[str] | None = None,
+    ) -> bool:
+        """Send the proposal as a `workspace/applyEdit`, in the change kinds the client knows."""
+        capabilities = self.client_capabilities
+        if capabilities.workspace is None or not capabilities.workspace.apply_edit:
+            self._warn("the client does not accept workspace edits; the files are in the result")
+            return False
+        versions = {uri: doc.version or 0 for uri, doc in self.workspace.text_documents.items()}
+        plan = build_workspace_edit(
+            proposal, root, capabilities, confirm=confirm, paths=paths, open_versions=versions
+        )
+        if plan.skipped:
+            reasons = "; ".join(f"{path}: {why}" for path, why in plan.skipped.items())
+            self._warn(f"not applied, the files stay in the run's result: {reasons}")
+        if plan.edit is None:
+            return False
+        answer = await self.workspace_apply_edit_async(
+            types.ApplyWorkspaceEditParams(edit=plan.edit, label=f"sopls run {label}")
+        )
+        if not answer.applied and answer.failure_reason:
+            self._warn(f"the edit was not applied: {answer.failure_reason}")
+        return answer.applied
+
+    def _warn(self, message: str) -> None:
+        self.window_show_message(
+            types.ShowMessageParams(type=types.MessageType.Warning, message=f"sopls: {message}")
+        )
+
+
+def load_proposal(folder: RunFolder) -> Proposal:
+    path = folder.path / "proposal.json"
+    if not path.is_file():
+        return Proposal()
+    return Proposal.model_validate_json(path.read_text(encoding="utf-8"))
+
+
+def run_result(record: RunRecord, proposal: Proposal, root: Path, applied: bool) -> dict[str, Any]:
+    """The answer to a run command (PRODUCT.md §8), camelCase keys."""
+    files = [
+        {
+            "path": change.path,
+            "uri": (root / change.path).as_uri(),
+            "change": change.change.value,
+            "before": change.before,
+            "after": change.after,
+        }
+        for change in proposal.files
+    ]
+    documents: dict[str, Any] = {}
+    for change in proposal.files:
+        if change.path.startswith("docs/") and change.path.endswith(".json") and change.after:
+            documents[Path(change.path).stem] = json.loads(change.after)
+    result: dict[str, Any] = {
+        "runId": record.id,
+        "status": record.status,
+        "cost": {
+            "usd": record.cost.usd,
+            "promptTokens": record.cost.prompt_tokens,
+            "completionTokens": record.cost.completion_tokens,
+            "calls": record.cost.calls,
+        },
+        "files": files,
+        "documents": documents,
+        "applied": applied,
+    }
+    if record.error is not None:
+        result["error"] = record.error.model_dump()
+    if record.file_errors:
+        result["fileErrors"] = record.file_errors
+    return result
+
+
+def new_run(
+    server: SoplsLanguageServer, options: dict[str, Any], target_uri: str | None
+) -> tuple[RunFolder, RunRecord]:
+    try:
+        run_options = RunOptions(**options)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
+        )
+        raise JsonRpcInvalidParams(f"invalid arguments: {problems}") from None
+    target = None
+    if target_uri is not None:
+        path = to_fs_path(target_uri)
+        if path is None or not target_uri.startswith("file:"):
+            raise JsonRpcInvalidParams(f"targetUri: {target_uri!r} is not a file: URI")
+        target = Path(path)
+        if target.exists() and not target.is_dir():
+            raise JsonRpcInvalidParams(f"targetUri: {target} is a file; pass a folder")
+    return RunFolder.create(server.workspace_root, run_options, target=target)

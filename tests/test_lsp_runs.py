@@ -1,0 +1,201 @@
+"""`sopls serve`: cancelling and resuming runs, bad requests, failing runs."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import time
+from pathlib import Path
+
+import pytest
+from company_script import script_company
+from conftest import SECRET_KEY
+from lsp_session import EditorClient, editor_session, execute
+from lsprotocol import types
+from pygls.exceptions import JsonRpcException
+from scripted_endpoint import ScriptedEndpoint
+
+
+def llm_options(endpoint: ScriptedEndpoint) -> dict:
+    return {"llm": {"baseUrl": endpoint.base_url, "apiKey": SECRET_KEY, "maxRetries": 0}}
+
+
+def start_generate(client: EditorClient, msg_id: str, **arguments: object) -> asyncio.Future:
+    params = types.ExecuteCommandParams(
+        command="sopls.generateProject",
+        arguments=[{"idea": "a word-frequency CLI", "codeReview": False, **arguments}],
+    )
+    request = client.protocol.send_request_async(
+        types.WORKSPACE_EXECUTE_COMMAND, params, msg_id=msg_id
+    )
+    return asyncio.ensure_future(request)
+
+
+async def wait_for_requests(endpoint: ScriptedEndpoint, count: int) -> None:
+    for _ in range(600):
+        if sum(r.status == 200 for r in endpoint.chat_requests) >= count:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"fewer than {count} answered requests after 30 s")
+
+
+def journal(tmp_path: Path, run_id: str) -> list[str]:
+    lines = (tmp_path / ".sopls" / "runs" / run_id / "calls.jsonl").read_text().splitlines()
+    return [json.dumps(json.loads(line)["request"]["messages"]) for line in lines]
+
+
+async def test_cancel_request_stops_the_run_and_resume_completes_it(
+    endpoint: ScriptedEndpoint, tmp_path: Path
+) -> None:
+    script_company(endpoint, delay=0.5)
+    async with editor_session(tmp_path, initialization_options=llm_options(endpoint)) as client:
+        running = start_generate(client, "generate-1")
+        await asyncio.sleep(2)
+        cancelled_at = time.monotonic()
+        client.protocol.notify(types.CANCEL_REQUEST, types.CancelParams(id="generate-1"))
+
+        with pytest.raises(JsonRpcException, match="cancel"):
+            await asyncio.wait_for(running, 1)
+        assert time.monotonic() - cancelled_at < 1
+        await asyncio.sleep(1.5)  # anything still to come would have started by now
+        assert all(r.started <= cancelled_at + 1 for r in endpoint.chat_requests)
+
+        (run,) = await execute(client, "sopls.listRuns", {})
+        assert run["status"] == "cancelled"
+        finished_before = journal(tmp_path, run["runId"])
+        assert finished_before
+        sent_before = len(endpoint.chat_requests)
+
+        result = await execute(client, "sopls.resumeRun", {"runId": run["runId"]})
+
+        assert result["status"] == "completed"
+        again = {json.dumps(r.body["messages"]) for r in endpoint.chat_requests[sent_before:]}
+        assert not again & set(finished_before)
+        assert client.edits  # the resumed run's files were proposed
+
+
+async def test_cancel_run_command_and_progress_cancel(
+    endpoint: ScriptedEndpoint, tmp_path: Path
+) -> None:
+    script_company(endpoint, delay=0.3)
+    async with editor_session(tmp_path, initialization_options=llm_options(endpoint)) as client:
+        running = start_generate(client, "generate-2")
+        await wait_for_requests(endpoint, 1)
+        (run,) = await execute(client, "sopls.listRuns", {})
+        assert run["status"] == "running"
+        answer = await execute(client, "sopls.cancelRun", {"runId": run["runId"]})
+        assert answer == {"runId": run["runId"], "cancelled": True}
+        result = await asyncio.wait_for(running, 2)
+        assert result["status"] == "cancelled"
+        assert result["applied"] is False
+
+        running = start_generate(client, "generate-3")
+        await wait_for_requests(endpoint, len(endpoint.chat_requests) + 1)
+        token = next(
+            t
+            for t, reports in client.progress_reports.items()
+            if reports and not isinstance(reports[-1], types.WorkDoneProgressEnd)
+        )
+        client.window_work_done_progress_cancel(types.WorkDoneProgressCancelParams(token=token))
+        result = await asyncio.wait_for(running, 2)
+        assert result["status"] == "cancelled"
+        assert isinstance(client.progress_reports[token][-1], types.WorkDoneProgressEnd)
+
+
+async def test_bad_arguments_get_invalid_params_naming_the_field(tmp_path: Path) -> None:
+    async with editor_session(tmp_path) as client:
+        with pytest.raises(JsonRpcException) as missing:
+            await execute(client, "sopls.generateProject", {"investment": 1})
+        assert missing.value.code == -32602
+        assert "idea" in str(missing.value)
+
+        with pytest.raises(JsonRpcException) as wrong:
+            await execute(client, "sopls.generateProject", {"idea": "x", "nRound": "many"})
+        assert wrong.value.code == -32602
+        assert "nRound" in str(wrong.value)
+
+        with pytest.raises(JsonRpcException) as unknown_run:
+            await execute(client, "sopls.resumeRun", {"runId": "nope"})
+        assert "runId" in str(unknown_run.value)
+
+        with pytest.raises(JsonRpcException, match=r"sopls\.dance"):
+            await execute(client, "sopls.dance", {})
+
+        assert await execute(client, "sopls.listRuns", {}) == []
+
+
+async def test_garbage_on_the_wire_leaves_the_server_answering(tmp_path: Path) -> None:
+    rng = random.Random(7)
+    bodies: list[bytes] = []
+    for i in range(200):
+        kind = i % 5
+        if kind == 0:
+            bodies.append(b"{not json" + bytes(rng.randrange(32, 127) for _ in range(10)))
+        elif kind == 1:
+            bodies.append(json.dumps([1, 2, 3]).encode())
+        elif kind == 2:
+            bodies.append(
+                json.dumps({"jsonrpc": "2.0", "id": 10_000 + i, "method": f"x/{i}"}).encode()
+            )
+        elif kind == 3:
+            bodies.append(
+                json.dumps(
+                    {
+                        "jsonrpc": "2.0",
+                        "id": 20_000 + i,
+                        "method": "workspace/executeCommand",
+                        "params": {"command": 42, "arguments": "no"},
+                    }
+                ).encode()
+            )
+        else:
+            bodies.append(
+                json.dumps({"jsonrpc": "2.0", "method": "sopls/unknown", "params": i}).encode()
+            )
+
+    async with editor_session(tmp_path) as client:
+        assert client._server is not None
+        assert client._server.stdin is not None
+        for body in bodies:
+            client._server.stdin.write(b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+        await client._server.stdin.drain()
+        async with asyncio.timeout(10):
+            assert await execute(client, "sopls.listRuns", {}) == []
+
+
+async def test_a_failing_run_reports_role_and_action_and_the_server_goes_on(
+    endpoint: ScriptedEndpoint, tmp_path: Path
+) -> None:
+    endpoint.on().fail(500, message="the model is down")
+    async with editor_session(tmp_path, initialization_options=llm_options(endpoint)) as client:
+        result = await execute(client, "sopls.generateProject", {"idea": "x"})
+
+        assert result["status"] == "failed"
+        assert result["error"]["role"] == "ProductManager"
+        assert result["error"]["action"] == "WritePRD"
+        assert "the model is down" in result["error"]["message"]
+        errors = [m.message for m in client.messages if m.type == types.MessageType.Error]
+        assert any("ProductManager/WritePRD" in m for m in errors)
+        runs = await execute(client, "sopls.listRuns", {})
+        assert [r["status"] for r in runs] == ["failed"]
+
+
+async def test_apply_run_later_in_part(endpoint: ScriptedEndpoint, tmp_path: Path) -> None:
+    script_company(endpoint)
+    async with editor_session(tmp_path, initialization_options=llm_options(endpoint)) as client:
+        result = await execute(
+            client, "sopls.generateProject", {"idea": "a word-frequency CLI", "apply": "none"}
+        )
+        assert client.edits == []
+
+        answer = await execute(
+            client, "sopls.applyRun", {"runId": result["runId"], "paths": ["main.py"]}
+        )
+
+        assert answer["applied"] is True
+        (edit,) = client.edits
+        uris = {c.uri for c in edit.edit.document_changes or [] if isinstance(c, types.CreateFile)}
+        assert uris == {(tmp_path / "word_freq" / "main.py").as_uri()}
+        with pytest.raises(JsonRpcException, match="paths"):
+            await execute(client, "sopls.applyRun", {"runId": result["runId"], "paths": ["x.py"]})
