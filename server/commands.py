@@ -42,8 +42,7 @@ async def configuration_changed(
 ) -> None:
     pushed = params.settings.get(CONFIG_SECTION) if isinstance(params.settings, dict) else None
     if pushed is not None:
-        server.configuration = pushed
-        server.refresh_settings()
+        server.set_configuration(pushed)
     else:
         await server.fetch_configuration()
 

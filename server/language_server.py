@@ -70,6 +70,7 @@ class SoplsLanguageServer(LanguageServer):
         self.runs = RunManager()
         self.initialization_options: Any = None
         self.configuration: Any = None
+        self._configuration_version = 0
         self._settings: Settings | None = None
 
     @property
@@ -103,6 +104,7 @@ class SoplsLanguageServer(LanguageServer):
         capabilities = self.client_capabilities.workspace
         if capabilities is None or not capabilities.configuration:
             return
+        asked_at = self._configuration_version
         try:
             answer = await self.workspace_configuration_async(
                 types.ConfigurationParams(items=[types.ConfigurationItem(section=CONFIG_SECTION)])
@@ -110,7 +112,12 @@ class SoplsLanguageServer(LanguageServer):
         except Exception as exc:  # a client that fails here must not stop the server
             logger.warning("workspace/configuration failed: %s", exc)
             return
-        self.configuration = answer[0] if answer else None
+        if asked_at == self._configuration_version:  # else newer settings arrived meanwhile
+            self.set_configuration(answer[0] if answer else None)
+
+    def set_configuration(self, configuration: Any) -> None:
+        self._configuration_version += 1
+        self.configuration = configuration
         self.refresh_settings()
 
     async def progress_token(self) -> types.ProgressToken | None:

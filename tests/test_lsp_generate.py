@@ -142,3 +142,16 @@ async def test_invalid_settings_are_reported_and_the_server_goes_on(tmp_path: Pa
         assert runs == []
         errors = [m.message for m in client.messages if m.type == types.MessageType.Error]
         assert any("structured_output" in m for m in errors)
+
+
+async def test_changed_configuration_is_used_by_the_next_run(
+    endpoint: ScriptedEndpoint, tmp_path: Path
+) -> None:
+    script_company(endpoint)
+    async with editor_session(tmp_path, initialization_options=llm_options(endpoint)) as client:
+        client.workspace_did_change_configuration(
+            types.DidChangeConfigurationParams(settings={"sopls": {"llm": {"model": "model-b"}}})
+        )
+        result = await execute(client, "sopls.generateProject", {"idea": "x", "implement": False})
+        assert result["status"] == "completed"
+        assert {r.body["model"] for r in endpoint.chat_requests} == {"model-b"}

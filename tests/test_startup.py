@@ -270,3 +270,19 @@ def test_ctrl_c_cancels_keeps_the_state_and_resumes(
     resumed = sopls("startup", "--recover-path", str(folder), endpoint=endpoint, cwd=tmp_path)
     assert resumed.returncode == 0, resumed.stderr
     assert (project / "main.py").exists()
+
+
+def test_serve_refuses_a_bad_tcp_address(endpoint: ScriptedEndpoint, tmp_path: Path) -> None:
+    done = sopls("serve", "--tcp", "nowhere", endpoint=endpoint, cwd=tmp_path, timeout=30)
+    assert done.returncode == 2
+    assert "HOST:PORT" in done.stderr
+
+
+def test_init_config_writes_the_file_once(endpoint: ScriptedEndpoint, tmp_path: Path) -> None:
+    home = Path(os.environ["HOME"])
+    first = sopls("--init-config", endpoint=endpoint, cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert (home / ".sopls" / "config.yaml").is_file()
+    again = sopls("--init-config", endpoint=endpoint, cwd=tmp_path)
+    assert again.returncode == 1
+    assert "already exists" in again.stderr
