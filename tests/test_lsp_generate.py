@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from company_script import COUNTER, script_company
@@ -55,6 +56,10 @@ async def test_vscode_generates_a_project_with_progress_and_an_annotated_edit(
             log.message.startswith("ProductManager/WritePRD:") for log in client.log_messages
         )
         assert not any(SECRET_KEY in log.message for log in client.log_messages)
+        assert SECRET_KEY not in json.dumps(result)
+        assert SECRET_KEY not in "".join(
+            p.read_text() for p in (tmp_path / ".sopls").rglob("*") if p.is_file()
+        )
         assert not (tmp_path / "word_freq").exists()  # the editor applies, the server never writes
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import socket
+import sys
 import time
 from pathlib import Path
 
@@ -14,6 +16,7 @@ from conftest import SECRET_KEY
 from lsp_session import EditorClient, editor_session, execute
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException
+from pygls.lsp.client import LanguageClient
 from scripted_endpoint import ScriptedEndpoint
 
 
@@ -199,3 +202,38 @@ async def test_apply_run_later_in_part(endpoint: ScriptedEndpoint, tmp_path: Pat
         assert uris == {(tmp_path / "word_freq" / "main.py").as_uri()}
         with pytest.raises(JsonRpcException, match="paths"):
             await execute(client, "sopls.applyRun", {"runId": result["runId"], "paths": ["x.py"]})
+
+
+async def test_serve_over_tcp(tmp_path: Path) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "server", "serve", "--tcp", f"127.0.0.1:{port}", cwd=tmp_path
+    )
+    client = LanguageClient("tcp-test", "1")
+    try:
+        for _ in range(100):
+            try:
+                await client.start_tcp("127.0.0.1", port)
+                break
+            except OSError:
+                await asyncio.sleep(0.1)
+        await client.initialize_async(
+            types.InitializeParams(
+                capabilities=types.ClientCapabilities(), root_uri=tmp_path.as_uri()
+            )
+        )
+        runs = await client.workspace_execute_command_async(
+            types.ExecuteCommandParams(command="sopls.listRuns", arguments=[{}])
+        )
+        assert runs == []
+        await client.shutdown_async(None)
+        client.exit(None)
+    finally:
+        await client.stop()
+        try:
+            await asyncio.wait_for(server.wait(), 10)
+        except TimeoutError:
+            server.kill()
+            await server.wait()
