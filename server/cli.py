@@ -146,5 +146,49 @@ def serve(
     SERVER.start_tcp(host, int(port))
 
 
+@app.command()
+def index(
+    path: Annotated[Path, typer.Argument(help="the workspace folder")] = Path("."),
+    budget: Annotated[int, typer.Option(help="tokens the map may use")] = 1024,
+    focus: Annotated[
+        list[str] | None, typer.Option(help="a file you work on (repeatable); shown in full")
+    ] = None,
+    requirement: Annotated[
+        str, typer.Option(help="what you want to change; files it names rank higher")
+    ] = "",
+    stats: Annotated[bool, typer.Option(help="also print files, tags, cache hits, times")] = False,
+    cache: Annotated[bool, typer.Option(help="use and update .sopls/index.db")] = True,
+) -> None:
+    """Print the ranked repository map (the Legacy Code context) of a workspace."""
+    import time
+
+    from repo_index.index import RepoIndex
+
+    if not path.is_dir():
+        err.print(f"sopls: {path} is not a folder; pass the workspace to index")
+        raise typer.Exit(2)
+    if budget < 0:
+        err.print("sopls: --budget must be zero or more tokens")
+        raise typer.Exit(2)
+    started = time.perf_counter()
+    workspace = RepoIndex(path, use_cache=cache)
+    try:
+        text = workspace.context(requirement, focus or [], budget)
+    finally:
+        workspace.close()
+    elapsed = time.perf_counter() - started
+    typer.echo(text)
+    if stats:
+        figures = workspace.stats
+        languages = ", ".join(f"{name} {count}" for name, count in figures.languages.items())
+        times = ", ".join(f"{step} {seconds:.3f}s" for step, seconds in figures.seconds.items())
+        typer.echo(
+            f"\nfiles {figures.files} ({languages}); definitions {figures.definitions}; "
+            f"references {figures.references}; parsed {figures.parsed}; "
+            f"cache hits {figures.cache_hits}; skipped {figures.skipped}\n"
+            f"time {elapsed:.3f}s ({times})"
+        )
+
+
 def main() -> None:
     app()
