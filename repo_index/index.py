@@ -167,6 +167,9 @@ class RepoIndex:
     def files(self) -> list[str]:
         return sorted(self._tags)
 
+    def tags(self, path: str) -> FileTags | None:
+        return self._tags.get(path)
+
     def symbols(self, path: str) -> tuple[Definition, ...]:
         tags = self._tags.get(path)
         return tags.definitions if tags is not None else ()

@@ -186,3 +186,73 @@ def test_sopls_index_command(repo: Path) -> None:
     )
     assert missing.returncode == 2
     assert "not a folder" in missing.stderr
+
+
+SOURCES = {
+    "svc/server.go": (
+        "package svc\n\ntype Server struct{ Port int }\n\n"
+        "func (s *Server) Start() error {\n\treturn listen(s.Port)\n}\n"
+    ),
+    "svc/net.go": "package svc\n\nfunc listen(port int) error {\n\treturn nil\n}\n",
+    "core/src/lib.rs": (
+        "pub struct Parser { depth: usize }\n\nimpl Parser {\n"
+        "    pub fn parse(&self, text: &str) -> usize { count_tokens(text) }\n}\n"
+    ),
+    "core/src/tokens.rs": "pub fn count_tokens(text: &str) -> usize { text.len() }\n",
+    "app/Main.java": (
+        "public class Main {\n  public static void main(String[] args) {\n"
+        "    new Greeter().greet();\n  }\n}\n"
+    ),
+    "app/Greeter.java": "public class Greeter {\n  public void greet() {}\n}\n",
+    "native/util.c": "int add_numbers(int a, int b) { return a + b; }\n",
+    "native/main.c": (
+        "int add_numbers(int a, int b);\nint main(void) { return add_numbers(1, 2); }\n"
+    ),
+    "native/shape.cpp": (
+        "class Shape {\n public:\n  double area() const { return side * side; }\n"
+        "  double side;\n};\n"
+    ),
+    "web/api.ts": (
+        "export interface User { name: string }\n"
+        "export function loadUser(id: number): User { return { name: String(id) }; }\n"
+    ),
+    "web/view.tsx": (
+        'import { loadUser } from "./api";\n'
+        "export function Profile() { return <div>{loadUser(1).name}</div>; }\n"
+    ),
+}
+
+
+def test_every_supported_language_in_one_repository(tmp_path: Path) -> None:
+    root = tmp_path / "poly"
+    for path, text in SOURCES.items():
+        (root / path).parent.mkdir(parents=True, exist_ok=True)
+        (root / path).write_text(text)
+    git(root, "init", "-q")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "fixture")
+    index = RepoIndex(root)
+    stats = index.refresh()
+
+    assert stats.files == len(SOURCES)
+    assert set(stats.languages) == {"c", "cpp", "go", "java", "rust", "tsx", "typescript"}
+    expected = {
+        "svc/server.go": {"Server", "Start"},
+        "core/src/lib.rs": {"Parser", "parse"},
+        "app/Greeter.java": {"Greeter", "greet"},
+        "native/util.c": {"add_numbers"},
+        "native/shape.cpp": {"Shape", "area"},
+        "web/api.ts": {"User", "loadUser"},
+        "web/view.tsx": {"Profile"},
+    }
+    for path, names in expected.items():
+        assert names <= {d.name for d in index.symbols(path)}, path
+    references = {path: tags.references for path in SOURCES if (tags := index.tags(path))}
+    assert "listen" in references["svc/server.go"]
+    assert "count_tokens" in references["core/src/lib.rs"]
+    assert "greet" in references["app/Main.java"]
+    assert "add_numbers" in references["native/main.c"]
+    assert "loadUser" in references["web/view.tsx"]
+    text = index.context("speed up count_tokens", budget=200)
+    files = [line[:-1] for line in text.splitlines() if line.endswith(":") and "/" in line]
+    assert "core/src/tokens.rs" in files[:3]
