@@ -18,16 +18,43 @@ from scripted_endpoint import ScriptedEndpoint, Usage
 SOPLS = [sys.executable, "-m", "server"]
 
 
+def cli_env(endpoint: ScriptedEndpoint) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "SOPLS_"))}
+    return env | {"OPENAI_BASE_URL": endpoint.base_url, "OPENAI_API_KEY": SECRET_KEY}
+
+
 def sopls(
     *args: str, endpoint: ScriptedEndpoint, cwd: Path, timeout: float = 240
 ) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "SOPLS_"))} | {
-        "OPENAI_BASE_URL": endpoint.base_url,
-        "OPENAI_API_KEY": SECRET_KEY,
-    }
     return subprocess.run(
-        [*SOPLS, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout
+        [*SOPLS, *args],
+        cwd=cwd,
+        env=cli_env(endpoint),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )
+
+
+def start_in_background(
+    endpoint: ScriptedEndpoint, cwd: Path, project: Path
+) -> subprocess.Popen[str]:
+    """`sopls startup` running, once the endpoint has answered its first calls."""
+    process = subprocess.Popen(
+        [*SOPLS, "startup", "a word-frequency CLI", "--project-path", str(project)],
+        cwd=cwd,
+        env=cli_env(endpoint),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while sum(r.status == 200 for r in endpoint.chat_requests) < 5:
+        if time.monotonic() > deadline:
+            process.kill()
+            raise AssertionError("the run did not get going")
+        time.sleep(0.05)
+    return process
 
 
 def run_folder(project: Path) -> Path:
@@ -211,23 +238,9 @@ def test_a_run_killed_mid_way_resumes_to_completion(
 ) -> None:
     script_company(endpoint, delay=0.3)
     project = tmp_path / "wf"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "SOPLS_"))}
-    env |= {"OPENAI_BASE_URL": endpoint.base_url, "OPENAI_API_KEY": SECRET_KEY}
-    process = subprocess.Popen(
-        [*SOPLS, "startup", "a word-frequency CLI", "--project-path", str(project)],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while sum(r.status == 200 for r in endpoint.chat_requests) < 5:
-            assert time.monotonic() < deadline, "the run did not get going"
-            time.sleep(0.05)
-    finally:
-        process.send_signal(signal.SIGKILL)
-        process.wait()
+    process = start_in_background(endpoint, tmp_path, project)
+    process.send_signal(signal.SIGKILL)
+    process.communicate()
     folder = run_folder(project)
     finished_before = journaled_messages(folder)
     assert len(finished_before) >= 4
@@ -245,20 +258,7 @@ def test_ctrl_c_cancels_keeps_the_state_and_resumes(
 ) -> None:
     script_company(endpoint, delay=0.3)
     project = tmp_path / "wf"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "SOPLS_"))}
-    env |= {"OPENAI_BASE_URL": endpoint.base_url, "OPENAI_API_KEY": SECRET_KEY}
-    process = subprocess.Popen(
-        [*SOPLS, "startup", "a word-frequency CLI", "--project-path", str(project)],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    deadline = time.monotonic() + 60
-    while sum(r.status == 200 for r in endpoint.chat_requests) < 2:
-        assert time.monotonic() < deadline, "the run did not get going"
-        time.sleep(0.05)
+    process = start_in_background(endpoint, tmp_path, project)
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=30)
 
