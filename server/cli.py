@@ -134,6 +134,7 @@ def serve(
     ] = None,
 ) -> None:
     """Run the language server (JSON-RPC on stdin/stdout; stdout carries nothing else)."""
+    import server.index_commands  # noqa: F401  (registers sopls.repoMap and the re-index features)
     from server.commands import SERVER
 
     if tcp is None:
