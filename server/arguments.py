@@ -5,7 +5,7 @@ A bad or missing field becomes a JSON-RPC InvalidParams error that names the fie
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -66,11 +66,15 @@ def parse_arguments(model: type[A], arguments: Sequence[Any]) -> A:
     try:
         return model.model_validate(arguments[0])
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in error['loc']) or 'arguments'}: {error['msg']}"
-            for error in exc.errors()
-        )
-        raise JsonRpcInvalidParams(f"invalid arguments: {problems}") from None
+        raise JsonRpcInvalidParams(f"invalid arguments: {describe(exc)}") from None
+
+
+def describe(exc: ValidationError, name: Callable[[str], str] = str) -> str:
+    """Every problem as `field: message`, the field spelled by `name` (e.g. as a CLI flag)."""
+    return "; ".join(
+        f"{'.'.join(name(str(part)) for part in error['loc']) or 'arguments'}: {error['msg']}"
+        for error in exc.errors()
+    )
 
 
 def _fields(model: type[CommandArguments]) -> str:

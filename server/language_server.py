@@ -19,6 +19,7 @@ from typing import Any
 
 from lsprotocol import types
 from pydantic import ValidationError
+from pydantic.alias_generators import to_camel
 from pygls.exceptions import JsonRpcInvalidParams
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol
@@ -29,7 +30,7 @@ from agents.config import Settings, load_settings
 from agents.proposal import Proposal
 from agents.run import execute
 from agents.run_state import RunFolder, RunOptions, RunRecord
-from server.arguments import ApplyMode
+from server.arguments import ApplyMode, describe
 from server.progress import RunProgress
 from server.runs import RunManager
 from server.settings import client_overrides, resolve
@@ -260,10 +261,7 @@ def new_run(
     try:
         run_options = RunOptions(**options)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
-        )
-        raise JsonRpcInvalidParams(f"invalid arguments: {problems}") from None
+        raise JsonRpcInvalidParams(f"invalid arguments: {describe(exc, to_camel)}") from None
     target = None
     if target_uri is not None:
         path = to_fs_path(target_uri)

@@ -19,6 +19,7 @@ from agents.context import Context
 from agents.events import RunEvent
 from agents.run import execute
 from agents.run_state import RunFolder, RunOptions, RunRecord
+from server.arguments import describe
 from server.disk_writer import write_project
 
 
@@ -77,11 +78,7 @@ def new_run_options(
     try:
         return RunOptions(idea=idea, **options)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"--{'-'.join(str(p) for p in e['loc']).replace('_', '-')}: {e['msg']}"
-            for e in exc.errors()
-        )
-        raise CliError(problems) from None
+        raise CliError(describe(exc, lambda field: "--" + field.replace("_", "-"))) from None
 
 
 def prepare(
