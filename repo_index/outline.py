@@ -9,9 +9,13 @@ slicing happens on the encoded source.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from tree_sitter import Node
 
 from repo_index.languages import PYTHON, language_for_path, parse
+from repo_index.model import Definition
+from repo_index.tags import extract_tags
 
 UNKNOWN_LANGUAGE_LINES = 30
 SHORT_VALUE_CHARS = 80
@@ -37,9 +41,17 @@ _TS_SIGNATURES = frozenset({"method_signature", "abstract_method_signature", "in
 
 
 def outline(path: str, text: str) -> str:
-    """Outline `text` as the language of `path`; unknown languages give the first lines."""
+    """Outline `text` as the language of `path`.
+
+    Python, JavaScript and TypeScript get a dedicated outline; the other indexed languages (Go,
+    Rust, Java, C, C++) get their definitions' signatures from the tags, indented by scope;
+    unknown languages give the first lines.
+    """
     language = language_for_path(path)
     if language is None:
+        tags = extract_tags(path, text.encode("utf-8", "replace"))
+        if tags is not None:
+            return _signatures(tags.definitions)
         return "\n".join(text.splitlines()[:UNKNOWN_LANGUAGE_LINES])
     data = text.encode("utf-8", "replace")
     root = parse(language, data).root_node
@@ -49,6 +61,15 @@ def outline(path: str, text: str) -> str:
         _py_statements(source, root, 0, lines, allow_docstring=True)
     else:
         _js_statements(source, root, 0, lines)
+    return "\n".join(lines)
+
+
+def _signatures(definitions: Sequence[Definition]) -> str:
+    lines: list[str] = []
+    for definition in sorted(definitions, key=lambda d: (d.line, d.end_line)):
+        depth = len(definition.scope.split(".")) if definition.scope else 0
+        indent = "    " * depth
+        lines.extend(indent + line.strip() for line in definition.signature.splitlines())
     return "\n".join(lines)
 
 

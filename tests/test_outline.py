@@ -486,3 +486,27 @@ def test_languages_load_once_and_parsers_are_per_thread() -> None:
     assert other[0] is not get_parser(PYTHON)
     with pytest.raises(ValueError, match="cobol"):
         get_language("cobol")
+
+
+def test_other_indexed_languages_outline_their_signatures_by_scope() -> None:
+    go = (
+        "package svc\n\ntype Server struct{ Port int }\n\n"
+        "func (s *Server) Start() error {\n\treturn listen(s.Port)\n}\n"
+    )
+    assert outline("svc/server.go", go) == (
+        "type Server struct\n    Port int\n    func (s *Server) Start() error"
+    )
+    rust = (
+        "pub struct Parser { depth: usize }\n\nimpl Parser {\n"
+        "    pub fn parse(&self, text: &str) -> usize { count_tokens(text) }\n}\n"
+    )
+    assert outline("src/lib.rs", rust) == (
+        "pub struct Parser\n    depth: usize\n    pub fn parse(&self, text: &str) -> usize"
+    )
+    java = (
+        "public class Greeter {\n  public void greet(String who) { System.out.println(who); }\n}\n"
+    )
+    assert outline("app/Greeter.java", java) == (
+        "public class Greeter\n    public void greet(String who)"
+    )
+    assert "printf" not in outline("util.c", 'int add(int a, int b) { printf("x"); return a; }\n')
