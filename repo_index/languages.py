@@ -86,9 +86,9 @@ SUPPORTED_LANGUAGES: frozenset[str] = frozenset(_GRAMMARS)
 # takes our C patterns before its own.
 _TAGS_SOURCES: dict[str, tuple[tuple[ModuleType, ...], tuple[str, ...]]] = {
     PYTHON: ((tree_sitter_python,), ("python",)),
-    JAVASCRIPT: ((tree_sitter_javascript,), ("javascript",)),
+    JAVASCRIPT: ((tree_sitter_javascript,), ("javascript", "jsx")),
     TYPESCRIPT: ((tree_sitter_javascript, tree_sitter_typescript), ("typescript",)),
-    TSX: ((tree_sitter_javascript, tree_sitter_typescript), ("typescript", "tsx")),
+    TSX: ((tree_sitter_javascript, tree_sitter_typescript), ("typescript", "jsx")),
     GO: ((tree_sitter_go,), ("go",)),
     RUST: ((tree_sitter_rust,), ("rust",)),
     JAVA: ((tree_sitter_java,), ("java",)),

@@ -20,17 +20,3 @@
 (import_specifier name: (identifier) @name) @reference.import
 
 (import_clause (identifier) @name) @reference.import
-
-(jsx_opening_element
-  name: [
-    (identifier) @name
-    (member_expression property: (property_identifier) @name)
-  ]
-  (#match? @name "^[A-Z]")) @reference.class
-
-(jsx_self_closing_element
-  name: [
-    (identifier) @name
-    (member_expression property: (property_identifier) @name)
-  ]
-  (#match? @name "^[A-Z]")) @reference.class

@@ -1,4 +1,4 @@
-; JSX components used in TSX files.
+; JSX components used in JavaScript and TSX files.
 
 (jsx_opening_element
   name: [
