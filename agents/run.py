@@ -10,13 +10,17 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Iterable
+from pathlib import Path
 
+from agents.actions.report_bug import BugFeedback, ReportBug
 from agents.config import Settings
 from agents.context import Context
 from agents.cost import CallRecord, CostManager, CostTotals
 from agents.documents import PRD
 from agents.events import EventListener, RunEvent
 from agents.llm.journal import CallJournal
+from agents.message import Message
+from agents.role import Role
 from agents.roles import Architect, Engineer, ProductManager, ProjectManager, QaEngineer
 from agents.run_state import RunCost, RunError, RunFolder, RunOptions, RunRecord, RunStatus
 from agents.team import Team
@@ -25,10 +29,12 @@ logger = logging.getLogger("sopls.run")
 
 
 def build_team(options: RunOptions, context: Context) -> Team:
-    """The company for these options: documents always, code when implementing, QA on request."""
-    team = Team(context)
-    roles = [ProductManager(), Architect(), ProjectManager()]
-    if options.implement:
+    """The company for these options: the document roles for a new project, the Engineer when
+    implementing (a bug goes to it directly), QA on request."""
+    roles: list[Role] = []
+    if options.mode == "new":
+        roles += [ProductManager(), Architect(), ProjectManager()]
+    if options.implement or options.mode == "bug":
         roles.append(
             Engineer(
                 code_review=options.code_review,
@@ -43,9 +49,26 @@ def build_team(options: RunOptions, context: Context) -> Team:
                     max_test_rounds=options.max_test_rounds, test_timeout=options.test_timeout
                 )
             )
+    team = Team(context)
     team.hire(roles)
     team.invest(options.investment)
     return team
+
+
+def _hand_over(team: Team, options: RunOptions) -> None:
+    """A new project starts with the idea; a bug goes straight to the Engineer."""
+    if options.mode == "new":
+        team.run_project(options.idea)
+        return
+    bug = BugFeedback(description=options.idea, test_output=options.test_output)
+    team.env.publish(
+        Message(
+            content=options.idea,
+            payload=bug,
+            cause_by=ReportBug,
+            sent_from="User",
+        )
+    )
 
 
 class _Failures:
@@ -104,9 +127,11 @@ async def execute(
     record.status = "running"
     record.error = None
     folder.save(record)
+    if record.options.mode == "bug" and record.target:
+        context.project_root = Path(record.target)
     team = build_team(record.options, context)
     try:
-        team.run_project(record.options.idea)
+        _hand_over(team, record.options)
         outcome = await team.run(n_round=record.options.n_round)
     except asyncio.CancelledError:
         cancelled = RunError(message="the run was cancelled; resume it to continue")

@@ -28,6 +28,8 @@ class RunOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     idea: str
+    mode: Literal["new", "bug"] = "new"  # a new project, or a bug fixed in the repository
+    test_output: str = ""  # a bug's failing test output, when given
     investment: float = Field(3.0, gt=0)
     n_round: int = Field(5, ge=1)
     code_review: bool = True

@@ -41,6 +41,24 @@ class GenerateProjectArguments(RunArguments):
     idea: str = Field(min_length=1)
 
 
+class FixBugArguments(RunArguments):
+    description: str = Field(min_length=1)
+    test_output: str = ""
+
+    def run_options(self) -> dict[str, Any]:
+        """A bug is fixed in the workspace itself, tested by QA unless told otherwise."""
+        options = self.model_dump(
+            exclude_none=True, exclude={"target_uri", "apply", "description", "test_output"}
+        )
+        return {
+            "run_tests": True,
+            **options,
+            "idea": self.description,
+            "mode": "bug",
+            "test_output": self.test_output,
+        }
+
+
 class ResumeRunArguments(CommandArguments):
     run_id: str = Field(min_length=1)
     investment: float | None = Field(None, gt=0)

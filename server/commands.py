@@ -9,6 +9,7 @@ from pygls.exceptions import JsonRpcInvalidParams
 
 from server.arguments import (
     ApplyRunArguments,
+    FixBugArguments,
     GenerateProjectArguments,
     ResumeRunArguments,
     RunIdArguments,
@@ -19,6 +20,7 @@ from server.language_server import CONFIG_SECTION, SoplsLanguageServer, load_pro
 SERVER = SoplsLanguageServer()
 
 GENERATE_PROJECT = "sopls.generateProject"
+FIX_BUG = "sopls.fixBug"
 RESUME_RUN = "sopls.resumeRun"
 APPLY_RUN = "sopls.applyRun"
 LIST_RUNS = "sopls.listRuns"
@@ -51,6 +53,13 @@ async def configuration_changed(
 async def generate_project(server: SoplsLanguageServer, *arguments: Any) -> dict[str, Any]:
     args = parse_arguments(GenerateProjectArguments, arguments)
     folder, record = new_run(server, args.run_options(), args.target_uri)
+    return await server.run(folder, record, args.apply)
+
+
+@SERVER.command(FIX_BUG)
+async def fix_bug(server: SoplsLanguageServer, *arguments: Any) -> dict[str, Any]:
+    args = parse_arguments(FixBugArguments, arguments)
+    folder, record = new_run(server, args.run_options(), server.workspace_root.as_uri())
     return await server.run(folder, record, args.apply)
 
 

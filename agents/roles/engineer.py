@@ -11,10 +11,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import suppress
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from agents.actions.debug_error import BugReport
 from agents.actions.documents import WriteTasks
+from agents.actions.report_bug import BugFeedback, ReportBug
 from agents.actions.review_code import ReviewCode
 from agents.actions.summarize_code import SummarizeCode
 from agents.actions.write_code import CodeChange, CodeJob, WriteCode
@@ -25,6 +27,7 @@ from agents.llm.concurrency import background
 from agents.message import Message
 from agents.paths import safe_relative_path
 from agents.role import Role
+from agents.roles.repository_change import RepositoryChange
 from agents.scheduling import dependency_graph, run_in_dependency_order
 from repo_index.outline import outline
 
@@ -41,11 +44,16 @@ class Engineer(Role):
         code_review_k: int = 2,
         max_auto_summarize_code: int = 0,
         max_summarize_rounds: int = 5,
+        legacy_budget: int = 2048,
         **kwargs: Any,
     ) -> None:
         super().__init__(
-            actions=[WriteCode, ReviewCode, SummarizeCode], watch=[WriteTasks], **kwargs
+            actions=[WriteCode, ReviewCode, SummarizeCode],
+            watch=[WriteTasks, ReportBug],
+            **kwargs,
         )
+        self.legacy_budget = legacy_budget
+        self._requirement = ""
         self.code_review = code_review
         self.code_review_k = code_review_k
         self.max_auto_summarize_code = max_auto_summarize_code
@@ -81,6 +89,8 @@ class Engineer(Role):
         return order, holds, dependency_graph(order, uses)
 
     async def react(self) -> Message | None:
+        if self.context.project_root is not None:
+            return await self._react_in_repository(self.context.project_root)
         reports = [m.payload for m in self.news if isinstance(m.payload, BugReport)]
         order, holds, graph = self._plan()
         if reports:
@@ -91,7 +101,26 @@ class Engineer(Role):
             await self._write_files(order, holds, graph, {}, "")
         summary = await self._summarize_rounds(order, holds, graph)
         written = [p for p in order if self.context.proposal.text_of(p) is not None]
-        change = CodeChange(files=written, summary=summary, errors=dict(self.file_errors))
+        return self._announce(CodeChange(files=written, summary=summary, errors=self.file_errors))
+
+    async def _react_in_repository(self, root: Path) -> Message:
+        """A bug report (or QA's report on a fix) changes the existing files in place."""
+        feedback = ""
+        for message in self.news:
+            if isinstance(message.payload, BugFeedback):
+                self._requirement = message.payload.description
+                feedback = message.payload.test_output
+            elif isinstance(message.payload, BugReport):
+                feedback = "\n\n".join(f.debug_logs for f in message.payload.fixes)
+        change = RepositoryChange(root, self.context, self.name, self.legacy_budget)
+        try:
+            files = await change.apply(self.action_context(), self._requirement, feedback)
+        finally:
+            change.close()
+        self.file_errors = change.file_errors
+        return self._announce(CodeChange(files=files, summary="", errors=self.file_errors))
+
+    def _announce(self, change: CodeChange) -> Message:
         message = Message(
             content=change.model_dump_json(indent=2),
             payload=change,

@@ -9,7 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from agents.actions.debug_error import BugReport, DebugError
+from agents.actions.debug_error import BugReport, DebugError, FileFix
+from agents.actions.report_bug import BugFeedback, ReportBug
 from agents.actions.run_tests import RunTests, TestReport
 from agents.actions.write_code import CodeChange, WriteCode
 from agents.actions.write_test import WriteTest, test_path_for
@@ -19,6 +20,7 @@ from agents.role import Role
 from agents.roles.engineer import Engineer
 from agents.sandbox import SandboxLimits
 from agents.scheduling import run_all
+from agents.test_runner import ChangeReport, detect_test_command, run_repository_tests
 from repo_index.outline import outline
 
 REPORT_PATH = "docs/test_report.md"
@@ -37,7 +39,7 @@ class QaEngineer(Role):
         memory_mb: int = 2048,
         **kwargs: Any,
     ) -> None:
-        super().__init__(actions=[WriteTest, DebugError], watch=[WriteCode], **kwargs)
+        super().__init__(actions=[WriteTest, DebugError], watch=[WriteCode, ReportBug], **kwargs)
         self.max_test_rounds = max_test_rounds
         self.limits = SandboxLimits(timeout=test_timeout, memory_mb=memory_mb)
         self.rounds_used = 0
@@ -53,6 +55,8 @@ class QaEngineer(Role):
         changes = [m.payload for m in self.news if isinstance(m.payload, CodeChange)]
         if not changes:
             return None
+        if self.context.project_root is not None:
+            return await self._test_repository(self.context.project_root, changes[-1])
         proposal = self.context.proposal
         sources = [p for p in changes[-1].files if p.endswith(".py") and not _is_test(p)]
         untested = [p for p in sources if proposal.text_of(test_path_for(p)) is None]
@@ -90,6 +94,37 @@ class QaEngineer(Role):
                 if test_path_for(source) == fix.path
             )
         return self._finish()
+
+    async def _test_repository(self, root: Path, change: CodeChange) -> Message | None:
+        """Run the repository's own tests with the change; send what it broke back, bounded."""
+        command = detect_test_command(root)
+        if command is None:
+            detail = "no test command found (pytest, npm test, go test, cargo test)"
+            self.context.emit(self.name, RunTests.name, "finished", detail=detail)
+            return None
+        self.rounds_used += 1
+        self.context.emit(self.name, RunTests.name, "started", done=self.rounds_used - 1)
+        report = await run_repository_tests(
+            root, self.context.proposal, command, limits=self.limits
+        )
+        fixed = report.ok and not (self._reported_failures(report) & report.after.failed_tests)
+        outcome = "tests passed" if fixed else "tests failed"
+        self.context.emit(self.name, RunTests.name, "finished", detail=outcome)
+        if not fixed and change.files and self.rounds_used < self.max_test_rounds:
+            fixes = [FileFix(path=path, debug_logs=report.summary()) for path in change.files]
+            return self._send_bug_report(BugReport(fixes=fixes))
+        message = Message(content=report.summary(), cause_by=RunTests, sent_from=self.name)
+        self.memory.add(message)
+        self.publish(message)
+        return message
+
+    def _reported_failures(self, report: ChangeReport) -> frozenset[str]:
+        """The tests failing before the change that the bug report quotes: the fix must make
+        them pass (other tests failing before the change are not its business)."""
+        quoted = "\n".join(
+            m.payload.test_output for m in self.memory if isinstance(m.payload, BugFeedback)
+        )
+        return frozenset(test for test in report.already_failing if test in quoted)
 
     async def _write_tests_for(self, source_path: str, feedback: str = "") -> None:
         proposal = self.context.proposal
