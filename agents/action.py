@@ -26,6 +26,7 @@ class ActionContext:
     messages: Sequence[Message]
     documents: DocumentStore
     instruction: str = ""
+    legacy_code: str = ""  # the existing repository's map, when there is one
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ class Context:
     settings: Settings = field(default_factory=load_settings)
     cost: CostManager = field(default_factory=CostManager)
     project_root: Path | None = None  # the existing project; None while it is being created
+    legacy_code: str = ""  # the repository map for the requirement, in a repository
     raw_output_dir: Path | None = None
     documents: DocumentStore = field(default_factory=DocumentStore)
     proposal: Proposal = field(default_factory=Proposal)

@@ -162,6 +162,9 @@ class TaskList(Document):
 D = TypeVar("D", bound=Document)
 
 
+DOCUMENT_KINDS: tuple[type[Document], ...] = (PRD, SystemDesign, TaskList)
+
+
 class DocumentStore:
     """The run's latest document of each kind, shared by every role of the team."""
 
@@ -174,6 +177,9 @@ class DocumentStore:
     def get(self, kind: type[D]) -> D | None:
         found = self._documents.get(kind)
         return found if isinstance(found, kind) else None
+
+    def all(self) -> list[Document]:
+        return list(self._documents.values())
 
     def require(self, kind: type[D]) -> D:
         found = self.get(kind)

@@ -192,6 +192,7 @@ class Role:
             messages=self.memory.recent(),
             documents=self.context.documents,
             instruction=instruction,
+            legacy_code=self.context.legacy_code,
         )
 
     def keep(self, output: ActionOutput) -> None:

@@ -16,23 +16,25 @@ from agents.actions.report_bug import BugFeedback, ReportBug
 from agents.config import Settings
 from agents.context import Context
 from agents.cost import CallRecord, CostManager, CostTotals
-from agents.documents import PRD
+from agents.documents import DOCUMENT_KINDS, PRD
 from agents.events import EventListener, RunEvent
 from agents.llm.journal import CallJournal
 from agents.message import Message
 from agents.role import Role
 from agents.roles import Architect, Engineer, ProductManager, ProjectManager, QaEngineer
+from agents.roles.repository_change import LEGACY_CODE_BUDGET
 from agents.run_state import RunCost, RunError, RunFolder, RunOptions, RunRecord, RunStatus
 from agents.team import Team
+from repo_index.index import RepoIndex
 
 logger = logging.getLogger("sopls.run")
 
 
 def build_team(options: RunOptions, context: Context) -> Team:
-    """The company for these options: the document roles for a new project, the Engineer when
-    implementing (a bug goes to it directly), QA on request."""
+    """The company for these options: the document roles (not for a bug, which goes straight to
+    the Engineer), the Engineer when implementing, QA on request."""
     roles: list[Role] = []
-    if options.mode == "new":
+    if options.mode != "bug":
         roles += [ProductManager(), Architect(), ProjectManager()]
     if options.implement or options.mode == "bug":
         roles.append(
@@ -55,9 +57,30 @@ def build_team(options: RunOptions, context: Context) -> Team:
     return team
 
 
+async def _read_repository(context: Context, root: Path, requirement: str) -> None:
+    """What the document roles know of an existing repository: its sopls documents, if it has
+    any (to refine), and its map ranked for the requirement (the Legacy Code)."""
+    for kind in DOCUMENT_KINDS:
+        path = root / "docs" / f"{kind.doc_name}.json"
+        if path.is_file():
+            try:
+                context.documents.put(kind.model_validate_json(path.read_text(encoding="utf-8")))
+            except ValueError:
+                logger.warning("%s is not a valid %s; it is ignored", path, kind.__name__)
+
+    def repository_map() -> str:
+        index = RepoIndex(root)
+        try:
+            return index.context(requirement, (), LEGACY_CODE_BUDGET)
+        finally:
+            index.close()
+
+    context.legacy_code = await asyncio.to_thread(repository_map)
+
+
 def _hand_over(team: Team, options: RunOptions) -> None:
-    """A new project starts with the idea; a bug goes straight to the Engineer."""
-    if options.mode == "new":
+    """A project or a feature starts with the requirement; a bug goes straight to the Engineer."""
+    if options.mode != "bug":
         team.run_project(options.idea)
         return
     bug = BugFeedback(description=options.idea, test_output=options.test_output)
@@ -127,10 +150,12 @@ async def execute(
     record.status = "running"
     record.error = None
     folder.save(record)
-    if record.options.mode == "bug" and record.target:
+    if record.options.mode != "new" and record.target:
         context.project_root = Path(record.target)
     team = build_team(record.options, context)
     try:
+        if context.project_root is not None and record.options.mode == "feature":
+            await _read_repository(context, context.project_root, record.options.idea)
         _hand_over(team, record.options)
         outcome = await team.run(n_round=record.options.n_round)
     except asyncio.CancelledError:

@@ -28,7 +28,8 @@ class RunOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     idea: str
-    mode: Literal["new", "bug"] = "new"  # a new project, or a bug fixed in the repository
+    # a new project, or a feature or a bug in the existing repository at `target`
+    mode: Literal["new", "feature", "bug"] = "new"
     test_output: str = ""  # a bug's failing test output, when given
     investment: float = Field(3.0, gt=0)
     n_round: int = Field(5, ge=1)
@@ -165,8 +166,7 @@ class RunFolder:
     def checkpoint(self, context: Context) -> None:
         """Save what the run has produced so far: the proposal and the documents."""
         write_atomic(self.path / "proposal.json", context.proposal.model_dump_json(indent=2))
-        for path in context.proposal.paths():
-            if path.startswith("docs/"):
-                text = context.proposal.text_of(path)
-                if text is not None:
-                    write_atomic(self.path / path, text)
+        for document in context.documents.all():
+            base = self.path / "docs" / document.doc_name
+            write_atomic(base.with_suffix(".json"), document.model_dump_json(indent=2) + "\n")
+            write_atomic(base.with_suffix(".md"), document.to_markdown() + "\n")

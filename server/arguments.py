@@ -41,22 +41,29 @@ class GenerateProjectArguments(RunArguments):
     idea: str = Field(min_length=1)
 
 
-class FixBugArguments(RunArguments):
+class RepositoryArguments(RunArguments):
+    """A change to the workspace's own repository, tested by QA unless told otherwise."""
+
+    def repository_options(self, idea: str, mode: str, **extra: str) -> dict[str, Any]:
+        options = self.model_dump(exclude_none=True, include=set(RunArguments.model_fields))
+        options.pop("target_uri", None)
+        options.pop("apply", None)
+        return {"run_tests": True, **options, "idea": idea, "mode": mode, **extra}
+
+
+class RequestFeatureArguments(RepositoryArguments):
+    requirement: str = Field(min_length=1)
+
+    def run_options(self) -> dict[str, Any]:
+        return self.repository_options(self.requirement, "feature")
+
+
+class FixBugArguments(RepositoryArguments):
     description: str = Field(min_length=1)
     test_output: str = ""
 
     def run_options(self) -> dict[str, Any]:
-        """A bug is fixed in the workspace itself, tested by QA unless told otherwise."""
-        options = self.model_dump(
-            exclude_none=True, exclude={"target_uri", "apply", "description", "test_output"}
-        )
-        return {
-            "run_tests": True,
-            **options,
-            "idea": self.description,
-            "mode": "bug",
-            "test_output": self.test_output,
-        }
+        return self.repository_options(self.description, "bug", test_output=self.test_output)
 
 
 class ResumeRunArguments(CommandArguments):

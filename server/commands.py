@@ -11,7 +11,9 @@ from server.arguments import (
     ApplyRunArguments,
     FixBugArguments,
     GenerateProjectArguments,
+    RequestFeatureArguments,
     ResumeRunArguments,
+    RunArguments,
     RunIdArguments,
     parse_arguments,
 )
@@ -20,6 +22,7 @@ from server.language_server import CONFIG_SECTION, SoplsLanguageServer, load_pro
 SERVER = SoplsLanguageServer()
 
 GENERATE_PROJECT = "sopls.generateProject"
+REQUEST_FEATURE = "sopls.requestFeature"
 FIX_BUG = "sopls.fixBug"
 RESUME_RUN = "sopls.resumeRun"
 APPLY_RUN = "sopls.applyRun"
@@ -56,9 +59,18 @@ async def generate_project(server: SoplsLanguageServer, *arguments: Any) -> dict
     return await server.run(folder, record, args.apply)
 
 
+@SERVER.command(REQUEST_FEATURE)
+async def request_feature(server: SoplsLanguageServer, *arguments: Any) -> dict[str, Any]:
+    return await _change_workspace(server, parse_arguments(RequestFeatureArguments, arguments))
+
+
 @SERVER.command(FIX_BUG)
 async def fix_bug(server: SoplsLanguageServer, *arguments: Any) -> dict[str, Any]:
-    args = parse_arguments(FixBugArguments, arguments)
+    return await _change_workspace(server, parse_arguments(FixBugArguments, arguments))
+
+
+async def _change_workspace(server: SoplsLanguageServer, args: RunArguments) -> dict[str, Any]:
+    """A run on the workspace's own repository, proposed as edits of its files."""
     folder, record = new_run(server, args.run_options(), server.workspace_root.as_uri())
     return await server.run(folder, record, args.apply)
 

@@ -37,7 +37,8 @@ class EditorClient(LanguageClient):
 
         @self.feature("sopls/runEvent")
         def run_event(params: Any) -> None:
-            self.run_events.append(dict(params.__dict__) if hasattr(params, "__dict__") else params)
+            # pygls hands over notifications it has no type for as named tuples
+            self.run_events.append(params._asdict() if hasattr(params, "_asdict") else params)
 
 
 @asynccontextmanager

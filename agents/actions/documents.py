@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from agents.action import Action, ActionContext, UserRequirement
-from agents.documents import PRD, SystemDesign, TaskList
+from agents.documents import PRD, Document, SystemDesign, TaskList
 from agents.message import Message
 
 
@@ -17,13 +17,23 @@ def latest_requirement(messages: Sequence[Message]) -> str:
     raise LookupError("no requirement has been given")
 
 
+def _existing(ctx: ActionContext, kind: type[Document]) -> str:
+    """The current document of this kind (from an earlier run), to refine rather than replace."""
+    current = ctx.documents.get(kind)
+    return current.to_markdown() if current is not None else ""
+
+
 class WritePRD(Action):
     description = "Write the product requirements document for the user's requirement."
     template = "product_manager/write_prd.md"
     output = PRD
 
     def prompt_variables(self, ctx: ActionContext) -> Mapping[str, Any]:
-        return {"requirement": latest_requirement(ctx.messages)}
+        return {
+            "requirement": latest_requirement(ctx.messages),
+            "existing": _existing(ctx, PRD),
+            "repository": ctx.legacy_code,
+        }
 
 
 class WriteDesign(Action):
@@ -32,7 +42,11 @@ class WriteDesign(Action):
     output = SystemDesign
 
     def prompt_variables(self, ctx: ActionContext) -> Mapping[str, Any]:
-        return {"prd": ctx.documents.require(PRD).to_markdown()}
+        return {
+            "prd": ctx.documents.require(PRD).to_markdown(),
+            "existing": _existing(ctx, SystemDesign),
+            "repository": ctx.legacy_code,
+        }
 
 
 class WriteTasks(Action):
@@ -44,4 +58,6 @@ class WriteTasks(Action):
         return {
             "prd": ctx.documents.require(PRD).to_markdown(),
             "design": ctx.documents.require(SystemDesign).to_markdown(),
+            "existing": _existing(ctx, TaskList),
+            "repository": ctx.legacy_code,
         }

@@ -1,4 +1,5 @@
-"""A role whose work is one document: it is shared with the team and proposed under `docs/`."""
+"""A role whose work is one document: shared with the team, and proposed under `docs/` for new
+projects and for repositories that already keep sopls documents."""
 
 from __future__ import annotations
 
@@ -14,6 +15,14 @@ class DocumentRole(Role):
         document = output.payload
         self.context.documents.put(document)
         base = f"docs/{document.doc_name}"
-        proposal = self.context.proposal
-        proposal.put(f"{base}.json", document.model_dump_json(indent=2) + "\n", role=self.name)
-        proposal.put(f"{base}.md", document.to_markdown() + "\n", role=self.name)
+        root = self.context.project_root
+        if root is not None and not (root / f"{base}.json").is_file():
+            return  # a repository without sopls documents gets code changes only
+        for path, text in (
+            (f"{base}.json", document.model_dump_json(indent=2) + "\n"),
+            (f"{base}.md", document.to_markdown() + "\n"),
+        ):
+            before = None
+            if root is not None and (root / path).is_file():
+                before = (root / path).read_text(encoding="utf-8")
+            self.context.proposal.put(path, text, role=self.name, before=before)

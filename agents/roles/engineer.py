@@ -21,13 +21,13 @@ from agents.actions.review_code import ReviewCode
 from agents.actions.summarize_code import SummarizeCode
 from agents.actions.write_code import CodeChange, CodeJob, WriteCode
 from agents.code_blocks import NoCodeError
-from agents.documents import SystemDesign, TaskList
+from agents.documents import PRD, SystemDesign, TaskList
 from agents.errors import SoplsError
 from agents.llm.concurrency import background
 from agents.message import Message
 from agents.paths import safe_relative_path
 from agents.role import Role
-from agents.roles.repository_change import RepositoryChange
+from agents.roles.repository_change import LEGACY_CODE_BUDGET, RepositoryChange
 from agents.scheduling import dependency_graph, run_in_dependency_order
 from repo_index.outline import outline
 
@@ -44,7 +44,7 @@ class Engineer(Role):
         code_review_k: int = 2,
         max_auto_summarize_code: int = 0,
         max_summarize_rounds: int = 5,
-        legacy_budget: int = 2048,
+        legacy_budget: int = LEGACY_CODE_BUDGET,
         **kwargs: Any,
     ) -> None:
         super().__init__(
@@ -104,7 +104,8 @@ class Engineer(Role):
         return self._announce(CodeChange(files=written, summary=summary, errors=self.file_errors))
 
     async def _react_in_repository(self, root: Path) -> Message:
-        """A bug report (or QA's report on a fix) changes the existing files in place."""
+        """A feature's task list, a bug report, or QA's report on a change: the existing files are
+        changed in place."""
         feedback = ""
         for message in self.news:
             if isinstance(message.payload, BugFeedback):
@@ -112,6 +113,8 @@ class Engineer(Role):
                 feedback = message.payload.test_output
             elif isinstance(message.payload, BugReport):
                 feedback = "\n\n".join(f.debug_logs for f in message.payload.fixes)
+            elif isinstance(message.payload, TaskList):
+                self._requirement = self._feature()
         change = RepositoryChange(root, self.context, self.name, self.legacy_budget)
         try:
             files = await change.apply(self.action_context(), self._requirement, feedback)
@@ -119,6 +122,17 @@ class Engineer(Role):
             change.close()
         self.file_errors = change.file_errors
         return self._announce(CodeChange(files=files, summary="", errors=self.file_errors))
+
+    def _feature(self) -> str:
+        """A feature, as the documents describe it, for the change plan."""
+        documents = self.context.documents
+        return "\n\n".join(
+            [
+                documents.require(PRD).original_requirement,
+                documents.require(SystemDesign).to_markdown(),
+                documents.require(TaskList).to_markdown(),
+            ]
+        )
 
     def _announce(self, change: CodeChange) -> Message:
         message = Message(

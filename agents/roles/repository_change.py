@@ -23,6 +23,8 @@ from agents.paths import safe_relative_path
 from agents.scheduling import dependency_graph, run_in_dependency_order
 from repo_index.index import RepoIndex
 
+LEGACY_CODE_BUDGET = 2048  # tokens of repository map in each prompt
+
 
 class RepositoryChange:
     """One requirement (or bug) turned into proposed edits of the repository at `root`."""
