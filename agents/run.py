@@ -11,7 +11,9 @@ import asyncio
 import logging
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Literal
 
+from agents.actions.classify import ClassifyRequest
 from agents.actions.report_bug import BugFeedback, ReportBug
 from agents.config import Settings
 from agents.context import Context
@@ -76,6 +78,14 @@ async def _read_repository(context: Context, root: Path, requirement: str) -> No
             index.close()
 
     context.legacy_code = await asyncio.to_thread(repository_map)
+
+
+async def _classify(context: Context, requirement: str) -> Literal["feature", "bug"]:
+    """The Product Manager's call: a bug takes the short path to the Engineer."""
+    manager = ProductManager(context=context)
+    kind = await ClassifyRequest().classify(manager.action_context(), requirement)
+    context.emit(manager.name, ClassifyRequest.name, "finished", detail=kind.kind)
+    return kind.kind
 
 
 def _hand_over(team: Team, options: RunOptions) -> None:
@@ -152,10 +162,13 @@ async def execute(
     folder.save(record)
     if record.options.mode != "new" and record.target:
         context.project_root = Path(record.target)
-    team = build_team(record.options, context)
     try:
-        if context.project_root is not None and record.options.mode == "feature":
+        if context.project_root is not None and record.options.mode != "bug":
             await _read_repository(context, context.project_root, record.options.idea)
+        if record.options.mode == "change":
+            record.options.mode = await _classify(context, record.options.idea)
+            folder.save(record)
+        team = build_team(record.options, context)
         _hand_over(team, record.options)
         outcome = await team.run(n_round=record.options.n_round)
     except asyncio.CancelledError:

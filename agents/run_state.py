@@ -28,8 +28,10 @@ class RunOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     idea: str
-    # a new project, or a feature or a bug in the existing repository at `target`
-    mode: Literal["new", "feature", "bug"] = "new"
+    # a new project, or a feature or a bug in the existing repository at `target` ("change":
+    # the Product Manager decides which)
+    mode: Literal["new", "feature", "bug", "change"] = "new"
+    commit: bool = False  # commit the change to the repository (command line only)
     test_output: str = ""  # a bug's failing test output, when given
     investment: float = Field(3.0, gt=0)
     n_round: int = Field(5, ge=1)

@@ -98,6 +98,16 @@ def startup(
     max_auto_summarize_code: Annotated[
         int, typer.Option(help="rewrite rounds driven by the code summary (-1: until done)")
     ] = 0,
+    inc: Annotated[
+        bool,
+        typer.Option(
+            "--inc", help="change the existing repository at --project-path (feature or bug)"
+        ),
+    ] = False,
+    commit: Annotated[bool, typer.Option("--commit", help="with --inc: commit the change")] = False,
+    allow_dirty: Annotated[
+        bool, typer.Option("--allow-dirty", help="with --inc: accept uncommitted changes")
+    ] = False,
     recover_path: Annotated[
         Path | None, typer.Option(help="a run folder to resume (.sopls/runs/<id>)")
     ] = None,
@@ -121,8 +131,12 @@ def startup(
         "project_name": project_name,
         "max_auto_summarize_code": max_auto_summarize_code,
     }
+    if inc:
+        options |= {"mode": "change", "commit": commit, "run_tests": True}
     folder, record, settings = _guard(
-        lambda: company.prepare(idea, options, project_path, recover_path, investment)
+        lambda: company.prepare(
+            idea, options, project_path, recover_path, investment, allow_dirty=allow_dirty
+        )
     )
     raise typer.Exit(_guard(lambda: company.run(folder, record, settings, out, err)))
 

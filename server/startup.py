@@ -7,6 +7,7 @@ not load the LLM stack.
 from __future__ import annotations
 
 import asyncio
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -81,12 +82,34 @@ def new_run_options(
         raise CliError(describe(exc, lambda field: "--" + field.replace("_", "-"))) from None
 
 
+def check_repository(project_path: Path | None, allow_dirty: bool) -> Path:
+    """The repository `--inc` changes: it must exist, be a git work tree, and be clean."""
+    if project_path is None or not project_path.is_dir():
+        raise CliError("--inc changes an existing repository: pass it with --project-path")
+    status = subprocess.run(
+        ["git", "status", "--porcelain", "--", ".", ":(exclude).sopls"],
+        cwd=project_path,
+        capture_output=True,
+        text=True,
+    )
+    if status.returncode != 0:
+        raise CliError(f"--project-path {project_path} is not a git repository")
+    if status.stdout.strip() and not allow_dirty:
+        raise CliError(
+            f"{project_path} has uncommitted changes; commit or stash them first, or pass "
+            "--allow-dirty to let sopls change the working tree anyway"
+        )
+    return project_path
+
+
 def prepare(
     idea: str | None,
     options: dict[str, Any],
     project_path: Path | None,
     recover_path: Path | None,
     investment: float | None,
+    *,
+    allow_dirty: bool = False,
 ) -> tuple[RunFolder, RunRecord, Settings]:
     """A new run (arguments checked first), or the run to resume."""
     if recover_path is not None:
@@ -99,6 +122,8 @@ def prepare(
             record.options.investment = investment
         return folder, record, settings
     run_options = new_run_options(idea, options, project_path)
+    if run_options.mode != "new":
+        check_repository(project_path, allow_dirty)
     settings = load_settings()
     settings.llm.require_endpoint()
     folder, record = RunFolder.create(Path.cwd() / "workspace", run_options, target=project_path)
@@ -130,7 +155,11 @@ def run(
         )
         return 1
     root = folder.project_root(record)
-    result = write_project(root, context.proposal, new_project=True)
+    if record.options.mode == "new":
+        result = write_project(root, context.proposal, new_project=True)
+    else:
+        message = f"sopls: {record.options.idea}" if record.options.commit else None
+        result = write_project(root, context.proposal, new_project=False, commit_message=message)
     commit = f" and committed {result.commit[:10]}" if result.commit else ""
     out.print(f"Wrote {len(result.written)} files to {root}{commit}.")
     return 1 if record.file_errors else 0
