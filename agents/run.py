@@ -15,6 +15,7 @@ from typing import Literal
 
 from agents.actions.classify import ClassifyRequest
 from agents.actions.report_bug import BugFeedback, ReportBug
+from agents.actions.write_code import CodeChange, WriteCode
 from agents.config import Settings
 from agents.context import Context
 from agents.cost import CallRecord, CostManager, CostTotals
@@ -33,26 +34,25 @@ logger = logging.getLogger("sopls.run")
 
 
 def build_team(options: RunOptions, context: Context) -> Team:
-    """The company for these options: the document roles (not for a bug, which goes straight to
-    the Engineer), the Engineer when implementing, QA on request."""
-    roles: list[Role] = []
-    if options.mode != "bug":
-        roles += [ProductManager(), Architect(), ProjectManager()]
-    if options.implement or options.mode == "bug":
-        roles.append(
-            Engineer(
+    """The company for these options: QA alone to (re)write one file's tests; the Engineer
+    straight away for a bug; otherwise the document roles first, the Engineer when implementing;
+    QA on request."""
+    qa = QaEngineer(
+        max_test_rounds=options.max_test_rounds,
+        test_timeout=options.test_timeout,
+        reqa_file=options.reqa_file,
+    )
+    roles: list[Role] = [qa]
+    if options.mode != "reqa":
+        roles = [] if options.mode == "bug" else [ProductManager(), Architect(), ProjectManager()]
+        if options.implement or options.mode == "bug":
+            engineer = Engineer(
                 code_review=options.code_review,
                 code_review_k=options.code_review_k,
                 max_auto_summarize_code=options.max_auto_summarize_code,
                 max_summarize_rounds=options.n_round,
             )
-        )
-        if options.run_tests:
-            roles.append(
-                QaEngineer(
-                    max_test_rounds=options.max_test_rounds, test_timeout=options.test_timeout
-                )
-            )
+            roles += [engineer, qa] if options.run_tests else [engineer]
     team = Team(context)
     team.hire(roles)
     team.invest(options.investment)
@@ -90,6 +90,12 @@ async def _classify(context: Context, requirement: str) -> Literal["feature", "b
 
 def _hand_over(team: Team, options: RunOptions) -> None:
     """A project or a feature starts with the requirement; a bug goes straight to the Engineer."""
+    if options.mode == "reqa" and options.reqa_file is not None:
+        change = CodeChange(files=[options.reqa_file])
+        team.env.publish(
+            Message(content=options.idea, payload=change, cause_by=WriteCode, sent_from="User")
+        )
+        return
     if options.mode != "bug":
         team.run_project(options.idea)
         return
@@ -163,7 +169,7 @@ async def execute(
     if record.options.mode != "new" and record.target:
         context.project_root = Path(record.target)
     try:
-        if context.project_root is not None and record.options.mode != "bug":
+        if context.project_root is not None and record.options.mode in ("feature", "change"):
             await _read_repository(context, context.project_root, record.options.idea)
         if record.options.mode == "change":
             record.options.mode = await _classify(context, record.options.idea)

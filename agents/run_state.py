@@ -30,7 +30,9 @@ class RunOptions(BaseModel):
     idea: str
     # a new project, or a feature or a bug in the existing repository at `target` ("change":
     # the Product Manager decides which)
-    mode: Literal["new", "feature", "bug", "change"] = "new"
+    # "reqa": QA writes (or rewrites) the tests of `reqa_file` only
+    mode: Literal["new", "feature", "bug", "change", "reqa"] = "new"
+    reqa_file: str | None = None
     commit: bool = False  # commit the change to the repository (command line only)
     test_output: str = ""  # a bug's failing test output, when given
     investment: float = Field(3.0, gt=0)

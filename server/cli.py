@@ -108,6 +108,10 @@ def startup(
     allow_dirty: Annotated[
         bool, typer.Option("--allow-dirty", help="with --inc: accept uncommitted changes")
     ] = False,
+    reqa_file: Annotated[
+        str | None,
+        typer.Option(help="write or rewrite the tests of this file of --project-path only"),
+    ] = None,
     recover_path: Annotated[
         Path | None, typer.Option(help="a run folder to resume (.sopls/runs/<id>)")
     ] = None,
@@ -133,6 +137,9 @@ def startup(
     }
     if inc:
         options |= {"mode": "change", "commit": commit, "run_tests": True}
+    if reqa_file is not None:
+        options |= {"mode": "reqa", "reqa_file": reqa_file, "commit": commit, "run_tests": True}
+        idea = idea or f"tests for {reqa_file}"
     folder, record, settings = _guard(
         lambda: company.prepare(
             idea, options, project_path, recover_path, investment, allow_dirty=allow_dirty

@@ -17,7 +17,9 @@ from rich.table import Table
 
 from agents.config import Settings, load_settings
 from agents.context import Context
+from agents.errors import SoplsError
 from agents.events import RunEvent
+from agents.paths import safe_relative_path
 from agents.run import execute
 from agents.run_state import RunFolder, RunOptions, RunRecord
 from server.arguments import describe
@@ -102,6 +104,17 @@ def check_repository(project_path: Path | None, allow_dirty: bool) -> Path:
     return project_path
 
 
+def checked_source(root: Path, path: str) -> str:
+    """A file of the repository, as a relative path; anything else is a clear error."""
+    try:
+        relative = safe_relative_path(path, root)
+    except SoplsError as exc:
+        raise CliError(f"--reqa-file: {exc}") from None
+    if not (root / relative).is_file():
+        raise CliError(f"--reqa-file {path} is not a file of {root}")
+    return relative
+
+
 def prepare(
     idea: str | None,
     options: dict[str, Any],
@@ -123,7 +136,9 @@ def prepare(
         return folder, record, settings
     run_options = new_run_options(idea, options, project_path)
     if run_options.mode != "new":
-        check_repository(project_path, allow_dirty)
+        root = check_repository(project_path, allow_dirty)
+        if run_options.reqa_file is not None:
+            run_options.reqa_file = checked_source(root, run_options.reqa_file)
     settings = load_settings()
     settings.llm.require_endpoint()
     folder, record = RunFolder.create(Path.cwd() / "workspace", run_options, target=project_path)

@@ -106,3 +106,45 @@ def test_inc_needs_a_git_repository(endpoint: ScriptedEndpoint, tmp_path: Path) 
     missing = sopls("startup", "x", "--inc", endpoint=endpoint, cwd=tmp_path)
     assert missing.returncode == 2
     assert "--project-path" in missing.stderr
+
+
+def test_reqa_file_writes_the_tests_of_one_file_only(
+    endpoint: ScriptedEndpoint,
+    repo: Path,  # noqa: F811
+) -> None:
+    double_test = (
+        "from pkg.calc import double\n\n\ndef test_double_of_zero():\n    assert double(0) == 0\n"
+    )
+    endpoint.on(contains="Write `tests/test_pkg_calc.py`").reply_text(
+        f"```python tests/test_pkg_calc.py\n{double_test}```\n"
+    )
+
+    done = sopls(
+        "startup",
+        "--reqa-file",
+        "pkg/calc.py",
+        "--project-path",
+        str(repo),
+        endpoint=endpoint,
+        cwd=repo.parent,
+    )
+
+    assert done.returncode == 0, done.stderr
+    assert (repo / "tests" / "test_pkg_calc.py").read_text() == double_test
+    assert git(repo, "status", "--porcelain", "--", ".", ":(exclude).sopls").split() == [
+        "??",
+        "tests/test_pkg_calc.py",
+    ]
+    assert len(endpoint.chat_requests) == 1  # QA alone; the test passed the first time
+    outside = sopls(
+        "startup",
+        "--reqa-file",
+        "../x.py",
+        "--project-path",
+        str(repo),
+        "--allow-dirty",
+        endpoint=endpoint,
+        cwd=repo.parent,
+    )
+    assert outside.returncode == 2
+    assert "--reqa-file" in outside.stderr

@@ -37,11 +37,13 @@ class QaEngineer(Role):
         max_test_rounds: int = 3,
         test_timeout: float = 60.0,
         memory_mb: int = 2048,
+        reqa_file: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(actions=[WriteTest, DebugError], watch=[WriteCode, ReportBug], **kwargs)
         self.max_test_rounds = max_test_rounds
         self.limits = SandboxLimits(timeout=test_timeout, memory_mb=memory_mb)
+        self.reqa_file = reqa_file
         self.rounds_used = 0
         self.report: TestReport | None = None
         self._write_test = WriteTest()
@@ -96,23 +98,36 @@ class QaEngineer(Role):
         return self._finish()
 
     async def _test_repository(self, root: Path, change: CodeChange) -> Message | None:
-        """Run the repository's own tests with the change; send what it broke back, bounded."""
+        """Run the repository's own tests with the change; send what it broke back, bounded.
+
+        With `reqa_file`, QA's own job is that file's tests: written (or rewritten) first, and
+        rewritten again with the failures while rounds are left.
+        """
         command = detect_test_command(root)
         if command is None:
             detail = "no test command found (pytest, npm test, go test, cargo test)"
             self.context.emit(self.name, RunTests.name, "finished", detail=detail)
             return None
-        self.rounds_used += 1
-        self.context.emit(self.name, RunTests.name, "started", done=self.rounds_used - 1)
-        report = await run_repository_tests(
-            root, self.context.proposal, command, limits=self.limits
-        )
-        fixed = report.ok and not (self._reported_failures(report) & report.after.failed_tests)
-        outcome = "tests passed" if fixed else "tests failed"
-        self.context.emit(self.name, RunTests.name, "finished", detail=outcome)
-        if not fixed and change.files and self.rounds_used < self.max_test_rounds:
-            fixes = [FileFix(path=path, debug_logs=report.summary()) for path in change.files]
-            return self._send_bug_report(BugReport(fixes=fixes))
+        feedback = ""
+        while True:
+            if self.reqa_file is not None:
+                await self._write_tests_for(self.reqa_file, feedback)
+            self.rounds_used += 1
+            self.context.emit(self.name, RunTests.name, "started", done=self.rounds_used - 1)
+            report = await run_repository_tests(
+                root, self.context.proposal, command, limits=self.limits
+            )
+            fixed = report.ok and not (self._reported_failures(report) & report.after.failed_tests)
+            outcome = "tests passed" if fixed else "tests failed"
+            self.context.emit(self.name, RunTests.name, "finished", detail=outcome)
+            if fixed or self.rounds_used >= self.max_test_rounds:
+                break
+            if self.reqa_file is None:
+                if not change.files:
+                    break
+                fixes = [FileFix(path=path, debug_logs=report.summary()) for path in change.files]
+                return self._send_bug_report(BugReport(fixes=fixes))
+            feedback = report.summary()
         message = Message(content=report.summary(), cause_by=RunTests, sent_from=self.name)
         self.memory.add(message)
         self.publish(message)
@@ -127,17 +142,26 @@ class QaEngineer(Role):
         return frozenset(test for test in report.already_failing if test in quoted)
 
     async def _write_tests_for(self, source_path: str, feedback: str = "") -> None:
+        """Write (or rewrite) the tests of one source file, proposed or in the repository."""
         proposal = self.context.proposal
-        source = proposal.text_of(source_path) or ""
+        test_path = test_path_for(source_path)
+        source = proposal.text_of(source_path) or self._on_disk(source_path) or ""
+        on_disk = self._on_disk(test_path)
         test = await self._write_test.write(
             self.action_context(),
             source_path=source_path,
             source=source,
             interfaces=outline(source_path, source),
-            current_test=proposal.text_of(test_path_for(source_path)) or "",
+            current_test=proposal.text_of(test_path) or on_disk or "",
             feedback=feedback,
         )
-        proposal.put(test_path_for(source_path), test, role=self.name)
+        proposal.put(test_path, test, role=self.name, before=on_disk)
+
+    def _on_disk(self, path: str) -> str | None:
+        root = self.context.project_root
+        if root is None or not (root / path).is_file():
+            return None
+        return (root / path).read_text(encoding="utf-8")
 
     def _send_bug_report(self, report: BugReport) -> Message:
         message = Message(
