@@ -1,0 +1,181 @@
+"""Feature requests on repositories of other shapes: a JavaScript module tested with
+`node --test`, and a project that sopls generated earlier (with its documents)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+import subprocess
+from pathlib import Path
+from subprocess import STDOUT
+
+import pytest
+from company_script import MAIN, script_company
+from scripted_endpoint import ScriptedEndpoint
+from test_request_feature import PRD
+
+from agents.config import LLMSettings, Settings
+from agents.events import RunEvent
+from agents.run import execute
+from agents.run_state import RunFolder, RunOptions
+from server.disk_writer import write_project
+
+MATH_JS = """function add(a, b) {
+  return a + b;
+}
+
+module.exports = { add };
+"""
+ADD_TEST_JS = """const test = require("node:test");
+const assert = require("node:assert");
+const { add } = require("../lib/math");
+
+test("adds", () => assert.strictEqual(add(2, 3), 5));
+"""
+SUBTRACT_BLOCK = """lib/math.js
+<<<<<<< SEARCH
+module.exports = { add };
+=======
+function subtract(a, b) {
+  return a - b;
+}
+
+module.exports = { add, subtract };
+>>>>>>> REPLACE
+"""
+SUBTRACT_TEST_JS = """const test = require("node:test");
+const assert = require("node:assert");
+const { subtract } = require("../lib/math");
+
+test("subtracts", () => assert.strictEqual(subtract(5, 3), 2));
+"""
+
+
+def git(root: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@localhost", *args],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+
+
+def script_documents(endpoint: ScriptedEndpoint, files: list[str], requirement: str) -> None:
+    endpoint.on(schema="PRD").reply_json({**PRD, "original_requirement": requirement})
+    endpoint.on(schema="SystemDesign").reply_json(
+        {
+            "implementation_approach": requirement,
+            "file_list": files,
+            "entry_point": files[0],
+            "data_structures_and_interfaces": "classDiagram\n  class M",
+            "program_call_flow": "sequenceDiagram\n  a->>b: c",
+        }
+    )
+    endpoint.on(schema="TaskList").reply_json(
+        {
+            "logic_analysis": [{"path": f, "holds": requirement, "uses": []} for f in files],
+            "task_list": files,
+        }
+    )
+
+
+async def change(
+    llm_settings: LLMSettings, root: Path, requirement: str
+) -> tuple[object, object, list[RunEvent]]:
+    events: list[RunEvent] = []
+    options = RunOptions(idea=requirement, mode="feature", run_tests=True)
+    folder, record = RunFolder.create(root, options, target=root)
+    record, context = await execute(
+        folder, record, Settings(llm=llm_settings), listeners=[events.append]
+    )
+    return record, context, events
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
+async def test_a_javascript_module_tested_with_node(
+    endpoint: ScriptedEndpoint, llm_settings: LLMSettings, tmp_path: Path
+) -> None:
+    root = tmp_path / "mathlib"
+    (root / "lib").mkdir(parents=True)
+    (root / "test").mkdir()
+    (root / "package.json").write_text(
+        json.dumps({"name": "mathlib", "version": "1.0.0", "scripts": {"test": "node --test"}})
+    )
+    (root / "lib" / "math.js").write_text(MATH_JS)
+    (root / "test" / "add.test.js").write_text(ADD_TEST_JS)
+    (root / ".gitignore").write_text(".sopls/\n")
+    git(root, "init", "-q")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "mathlib")
+    files = ["lib/math.js", "test/subtract.test.js"]
+    script_documents(endpoint, files, "add subtract")
+    endpoint.on(schema="ChangePlan").reply_json(
+        {
+            "summary": "subtract",
+            "files": [
+                {"path": "lib/math.js", "change": "modify", "what": "add subtract"},
+                {"path": "test/subtract.test.js", "change": "create", "what": "test it"},
+            ],
+        }
+    )
+    endpoint.on(contains="## The current version of lib/math.js").reply_text(SUBTRACT_BLOCK)
+    endpoint.on(contains="Write the complete file `test/subtract.test.js`").reply_text(
+        f"```js test/subtract.test.js\n{SUBTRACT_TEST_JS}```\n"
+    )
+
+    record, context, events = await change(llm_settings, root, "add subtract")
+
+    assert record.status == "completed"
+    assert sorted(context.proposal.paths()) == files
+    runs = [e.detail for e in events if e.action == "RunTests" and e.status == "finished"]
+    assert runs == ["tests passed"]
+    context.proposal.write_to(root)
+    assert sorted(git(root, "status", "--porcelain").split()) == ["??", "M", *sorted(files)]
+    npm = await asyncio.create_subprocess_exec(
+        "npm", "test", "--silent", cwd=root, stdout=asyncio.subprocess.PIPE, stderr=STDOUT
+    )
+    output, _ = await npm.communicate()
+    assert npm.returncode == 0, output.decode()
+
+
+async def test_a_project_sopls_generated_gets_its_documents_refined(
+    endpoint: ScriptedEndpoint, llm_settings: LLMSettings, tmp_path: Path
+) -> None:
+    script_company(endpoint)
+    project = tmp_path / "word_freq"
+    options = RunOptions(idea="a word-frequency CLI", code_review=False)
+    folder, record = RunFolder.create(tmp_path, options)
+    record, context = await execute(folder, record, Settings(llm=llm_settings))
+    assert record.status == "completed"
+    write_project(project, context.proposal, new_project=True)
+    endpoint.reset()
+
+    files = ["main.py"]
+    script_documents(endpoint, files, "print the total word count")
+    endpoint.on(schema="ChangePlan").reply_json(
+        {"summary": "total", "files": [{"path": "main.py", "change": "modify", "what": "total"}]}
+    )
+    endpoint.on(contains="## The current version of main.py").reply_text(
+        "main.py\n<<<<<<< SEARCH\n        print(word, count)\n=======\n"
+        "        print(word, count)\n    print('total', len(Path(args.file).read_text().split()))\n"
+        ">>>>>>> REPLACE\n"
+    )
+
+    record, context, _ = await change(llm_settings, project, "print the total word count")
+
+    assert record.status == "completed"
+    changes = {c.path: c.change.value for c in context.proposal.files}
+    assert changes["main.py"] == "modify"
+    for name in ("prd", "system_design", "tasks"):
+        assert changes[f"docs/{name}.json"] == "modify"
+        assert changes[f"docs/{name}.md"] == "modify"
+    prd_prompt = next(
+        r.body["messages"][-1]["content"]
+        for r in endpoint.chat_requests
+        if "PRD" in json.dumps(r.body.get("response_format", {}))
+    )
+    assert "## The current PRD" in prd_prompt
+    assert "a word-frequency CLI" in prd_prompt
+    assert context.proposal.get("main.py").before == MAIN
