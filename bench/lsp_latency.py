@@ -19,7 +19,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+# bench/repo_index.py is named like the package: the repository root replaces this folder.
+sys.path[0] = str(Path(__file__).resolve().parent.parent)
+sys.path.insert(1, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from company_script import script_company
 from lsprotocol import types

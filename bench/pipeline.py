@@ -18,7 +18,9 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+# bench/repo_index.py is named like the package: the repository root replaces this folder.
+sys.path[0] = str(Path(__file__).resolve().parent.parent)
+sys.path.insert(1, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from scripted_endpoint import ScriptedEndpoint, Usage
 
