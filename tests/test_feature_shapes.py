@@ -11,7 +11,7 @@ from pathlib import Path
 from subprocess import STDOUT
 
 import pytest
-from company_script import MAIN, script_company
+from company_script import script_company
 from scripted_endpoint import ScriptedEndpoint
 from test_request_feature import PRD
 
@@ -140,34 +140,60 @@ async def test_a_javascript_module_tested_with_node(
     assert npm.returncode == 0, output.decode()
 
 
+TOTAL_BLOCK = """wordfreq/counter.py
+<<<<<<< SEARCH
+    return count_words(text).most_common(n)
+=======
+    return count_words(text).most_common(n)
+
+
+def total_words(text: str) -> int:
+    \"\"\"How many words `text` holds.\"\"\"
+    return sum(count_words(text).values())
+>>>>>>> REPLACE
+"""
+TOTAL_TEST = (
+    "from wordfreq.counter import total_words\n\n\n"
+    "def test_total_words():\n    assert total_words('a b a') == 3\n"
+)
+
+
 async def test_a_project_sopls_generated_gets_its_documents_refined(
     endpoint: ScriptedEndpoint, llm_settings: LLMSettings, tmp_path: Path
 ) -> None:
     script_company(endpoint)
     project = tmp_path / "word_freq"
-    options = RunOptions(idea="a word-frequency CLI", code_review=False)
+    options = RunOptions(idea="a word-frequency CLI", code_review=False, run_tests=True)
     folder, record = RunFolder.create(tmp_path, options)
     record, context = await execute(folder, record, Settings(llm=llm_settings))
     assert record.status == "completed"
     write_project(project, context.proposal, new_project=True)
     endpoint.reset()
 
-    files = ["main.py"]
-    script_documents(endpoint, files, "print the total word count")
+    files = ["wordfreq/counter.py", "tests/test_total.py"]
+    script_documents(endpoint, files, "count all words")
     endpoint.on(schema="ChangePlan").reply_json(
-        {"summary": "total", "files": [{"path": "main.py", "change": "modify", "what": "total"}]}
+        {
+            "summary": "total",
+            "files": [
+                {"path": "wordfreq/counter.py", "change": "modify", "what": "total_words"},
+                {"path": "tests/test_total.py", "change": "create", "what": "its test"},
+            ],
+        }
     )
-    endpoint.on(contains="## The current version of main.py").reply_text(
-        "main.py\n<<<<<<< SEARCH\n        print(word, count)\n=======\n"
-        "        print(word, count)\n    print('total', len(Path(args.file).read_text().split()))\n"
-        ">>>>>>> REPLACE\n"
+    endpoint.on(contains="## The current version of wordfreq/counter.py").reply_text(TOTAL_BLOCK)
+    endpoint.on(contains="Write the complete file `tests/test_total.py`").reply_text(
+        f"```python tests/test_total.py\n{TOTAL_TEST}```\n"
     )
 
-    record, context, _ = await change(llm_settings, project, "print the total word count")
+    record, context, events = await change(llm_settings, project, "count all words")
 
     assert record.status == "completed"
+    runs = [e.detail for e in events if e.action == "RunTests" and e.status == "finished"]
+    assert runs == ["tests passed"]  # the generated tests still pass, and the new one
     changes = {c.path: c.change.value for c in context.proposal.files}
-    assert changes["main.py"] == "modify"
+    assert changes["wordfreq/counter.py"] == "modify"
+    assert changes["tests/test_total.py"] == "create"
     for name in ("prd", "system_design", "tasks"):
         assert changes[f"docs/{name}.json"] == "modify"
         assert changes[f"docs/{name}.md"] == "modify"
@@ -178,4 +204,6 @@ async def test_a_project_sopls_generated_gets_its_documents_refined(
     )
     assert "## The current PRD" in prd_prompt
     assert "a word-frequency CLI" in prd_prompt
-    assert context.proposal.get("main.py").before == MAIN
+    context.proposal.write_to(project)
+    changed = sorted(line[3:] for line in git(project, "status", "--porcelain").splitlines())
+    assert [p for p in changed if not p.startswith("docs/")] == sorted(files)

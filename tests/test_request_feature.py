@@ -8,6 +8,7 @@ from pathlib import Path
 
 from company_script import PRD as GENERATED_PRD
 from lsp_session import editor_session, execute
+from lsprotocol.types import TextDocumentEdit
 from scripted_endpoint import ScriptedEndpoint
 from test_fix_bug import CALC, repo  # noqa: F401  (the fixture repository)
 
@@ -115,6 +116,24 @@ async def test_a_feature_touches_only_the_intended_files_and_its_test_passes(
     assert (repo / "pkg" / "calc.py").read_text().startswith(CALC)
     runs = list((repo / ".sopls" / "runs").iterdir())
     assert (runs[0] / "docs" / "prd.json").is_file()  # the documents stay with the run
+
+
+async def test_request_feature_edits_are_minimal_hunks(
+    endpoint: ScriptedEndpoint,
+    repo: Path,  # noqa: F811
+) -> None:
+    script_feature(endpoint)
+    async with editor_session(repo, initialization_options=llm_options(endpoint)) as client:
+        result = await execute(client, "sopls.requestFeature", {"requirement": "add multiply"})
+        assert result["status"] == "completed"
+        (edit,) = client.edits
+
+    documents = [c for c in edit.edit.document_changes or [] if isinstance(c, TextDocumentEdit)]
+    calc = next(d for d in documents if d.text_document.uri.endswith("pkg/calc.py"))
+    add_lines = range(3, 7)  # def add ... return a - b: untouched by the change
+    for hunk in calc.edits:
+        assert not set(range(hunk.range.start.line, hunk.range.end.line)) & set(add_lines)
+    assert any("multiply" in hunk.new_text for hunk in calc.edits)
 
 
 async def test_a_project_with_sopls_documents_gets_them_refined(
