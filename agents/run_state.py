@@ -116,6 +116,7 @@ class RunFolder:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self._written: dict[str, str] = {}  # document name -> the JSON last written
 
     @classmethod
     def create(
@@ -171,6 +172,10 @@ class RunFolder:
         """Save what the run has produced so far: the proposal and the documents."""
         write_atomic(self.path / "proposal.json", context.proposal.model_dump_json(indent=2))
         for document in context.documents.all():
+            text = document.model_dump_json(indent=2) + "\n"
+            if self._written.get(document.doc_name) == text:
+                continue
             base = self.path / "docs" / document.doc_name
-            write_atomic(base.with_suffix(".json"), document.model_dump_json(indent=2) + "\n")
+            write_atomic(base.with_suffix(".json"), text)
             write_atomic(base.with_suffix(".md"), document.to_markdown() + "\n")
+            self._written[document.doc_name] = text

@@ -123,3 +123,24 @@ async def test_a_cancelled_waiter_does_not_leak_its_slot() -> None:
     async with asyncio.timeout(1):
         async with slots.slot():
             pass
+
+
+async def test_background_work_holds_at_most_half_the_slots() -> None:
+    slots = PrioritySlots(4)
+    gate = asyncio.Event()
+    running: list[str] = []
+
+    async def work(name: str, priority: int) -> None:
+        async with slots.slot(priority):
+            running.append(name)
+            await gate.wait()
+
+    reviews = [asyncio.create_task(work(f"review-{i}", BACKGROUND)) for i in range(4)]
+    await asyncio.sleep(0.01)
+    assert sorted(running) == ["review-0", "review-1"]  # two slots stay free
+    writes = [asyncio.create_task(work(f"write-{i}", FOREGROUND)) for i in range(2)]
+    await asyncio.sleep(0.01)
+    assert sorted(running) == ["review-0", "review-1", "write-0", "write-1"]
+    gate.set()
+    await asyncio.gather(*reviews, *writes)
+    assert len(running) == 6

@@ -6,9 +6,11 @@ Every call goes: budget reservation → endpoint slot → request (streamed, ret
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import tempfile
 import time
+import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -42,6 +44,9 @@ ChatMessage = dict[str, str]
 STRUCTURED_RETRIES = 2
 _RETRIED_STATUSES = frozenset({408, 409, 429}) | frozenset(range(500, 600))
 _unpriced_warned: set[str] = set()
+_clients: weakref.WeakKeyDictionary[
+    asyncio.AbstractEventLoop, dict[tuple[str, str, float, int], openai.AsyncOpenAI]
+] = weakref.WeakKeyDictionary()
 
 
 class LLMStatusError(LLMError):
@@ -100,17 +105,26 @@ class LLM:
                 "Add it under `pricing:` in the config file.",
                 settings.model,
             )
-        key = settings.api_key.get_secret_value() if settings.api_key else "no-key"
-        self._client = openai.AsyncOpenAI(
-            api_key=key,
-            base_url=settings.endpoint,
-            timeout=settings.timeout,
-            max_retries=settings.max_retries,
-        )
 
     @property
     def model(self) -> str:
         return self.settings.model
+
+    def _client(self) -> openai.AsyncOpenAI:
+        """The SDK client of this endpoint on the running loop, shared by every role's LLM:
+        creating one costs tens of milliseconds and a new connection pool."""
+        settings = self.settings
+        key = settings.api_key.get_secret_value() if settings.api_key else "no-key"
+        shared = _clients.setdefault(asyncio.get_running_loop(), {})
+        ident = (settings.endpoint, key, settings.timeout, settings.max_retries)
+        if ident not in shared:
+            shared[ident] = openai.AsyncOpenAI(
+                api_key=key,
+                base_url=settings.endpoint,
+                timeout=settings.timeout,
+                max_retries=settings.max_retries,
+            )
+        return shared[ident]
 
     def upper_cost(self, messages: Sequence[ChatMessage]) -> float:
         """The most a call with these messages can cost: its prompt plus `max_tokens` of answer."""
@@ -219,7 +233,7 @@ class LLM:
     async def _request(self, request: dict[str, Any]) -> tuple[str, str, tuple[int, int] | None]:
         try:
             if not self.settings.stream:
-                answer = await self._client.chat.completions.create(**request)
+                answer = await self._client().chat.completions.create(**request)
                 choice = answer.choices[0]
                 usage = answer.usage
                 return (
@@ -230,7 +244,7 @@ class LLM:
             parts: list[str] = []
             finish_reason = ""
             usage_pair: tuple[int, int] | None = None
-            stream = await self._client.chat.completions.create(
+            stream = await self._client().chat.completions.create(
                 **request, stream=True, stream_options={"include_usage": True}
             )
             async with stream:
