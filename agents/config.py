@@ -130,6 +130,9 @@ class Settings(BaseSettings):
     roles: dict[str, RoleSettings] = Field(default_factory=dict)
     pricing: dict[str, ModelPrice] = Field(default_factory=dict)
     workspace: Path | None = None
+    test_command: str | None = Field(
+        None, description="the repository's test command, when it is not pytest/npm/go/cargo"
+    )
 
     @classmethod
     def settings_customise_sources(

@@ -32,6 +32,8 @@ from repo_index.index import RepoIndex
 
 logger = logging.getLogger("sopls.run")
 
+README_LINES = 40  # of a repository's README in the roles' context
+
 
 def build_team(options: RunOptions, context: Context) -> Team:
     """The company for these options: QA alone to (re)write one file's tests; the Engineer
@@ -61,7 +63,8 @@ def build_team(options: RunOptions, context: Context) -> Team:
 
 async def _read_repository(context: Context, root: Path, requirement: str) -> None:
     """What the document roles know of an existing repository: its sopls documents, if it has
-    any (to refine), and its map ranked for the requirement (the Legacy Code)."""
+    any (to refine), its layout, the start of its README, and its map ranked for the requirement
+    (the Legacy Code)."""
     for kind in DOCUMENT_KINDS:
         path = root / "docs" / f"{kind.doc_name}.json"
         if path.is_file():
@@ -73,7 +76,15 @@ async def _read_repository(context: Context, root: Path, requirement: str) -> No
     def repository_map() -> str:
         index = RepoIndex(root)
         try:
-            return index.context(requirement, (), LEGACY_CODE_BUDGET)
+            files = index.refresh().files
+            layout = sorted({str(Path(p).parent) for p in index.files()} - {"."})
+            parts = [f"{files} source files; folders: {', '.join(layout) or '(top level only)'}"]
+            readme = next((p for p in root.glob("README*") if p.is_file()), None)
+            if readme is not None:
+                lines = readme.read_text(encoding="utf-8", errors="replace").splitlines()
+                parts.append(f"{readme.name} (start):\n" + "\n".join(lines[:README_LINES]))
+            parts.append(index.context(requirement, (), LEGACY_CODE_BUDGET))
+            return "\n\n".join(parts)
         finally:
             index.close()
 

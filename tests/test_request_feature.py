@@ -84,6 +84,9 @@ async def test_a_feature_touches_only_the_intended_files_and_its_test_passes(
     endpoint: ScriptedEndpoint,
     repo: Path,  # noqa: F811
 ) -> None:
+    (repo / "README.md").write_text("# calc\n\nTiny arithmetic for the examples.\n")
+    git(repo, "add", "README.md")
+    git(repo, "-c", "user.name=t", "-c", "user.email=t@localhost", "commit", "-q", "-m", "readme")
     script_feature(endpoint)
     async with editor_session(repo, initialization_options=llm_options(endpoint)) as client:
         result = await execute(
@@ -101,6 +104,8 @@ async def test_a_feature_touches_only_the_intended_files_and_its_test_passes(
     )
     assert "## The existing repository" in prd_prompt
     assert "def add(a: int, b: int) -> int:" in prd_prompt  # the repository map
+    assert "Tiny arithmetic for the examples." in prd_prompt  # its README
+    assert "folders: pkg, tests" in prd_prompt  # its layout
     assert any(e.get("action") == "RunTests" and e.get("status") == "finished" for e in events)
 
     proposal = Proposal.model_validate(
@@ -112,7 +117,7 @@ async def test_a_feature_touches_only_the_intended_files_and_its_test_passes(
     )
     proposal.write_to(repo)
     changed = sorted(line[3:] for line in git(repo, "status", "--porcelain").splitlines())
-    assert changed == ["pkg/calc.py", "tests/test_multiply.py"]
+    assert changed == ["pkg/calc.py", "tests/test_multiply.py"]  # README.md untouched
     assert (repo / "pkg" / "calc.py").read_text().startswith(CALC)
     runs = list((repo / ".sopls" / "runs").iterdir())
     assert (runs[0] / "docs" / "prd.json").is_file()  # the documents stay with the run

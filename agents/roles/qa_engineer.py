@@ -103,7 +103,7 @@ class QaEngineer(Role):
         With `reqa_file`, QA's own job is that file's tests: written (or rewritten) first, and
         rewritten again with the failures while rounds are left.
         """
-        command = detect_test_command(root)
+        command = detect_test_command(root, self.context.settings.test_command)
         if command is None:
             detail = "no test command found (pytest, npm test, go test, cargo test)"
             self.context.emit(self.name, RunTests.name, "finished", detail=detail)
