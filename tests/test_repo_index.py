@@ -256,3 +256,12 @@ def test_every_supported_language_in_one_repository(tmp_path: Path) -> None:
     text = index.context("speed up count_tokens", budget=200)
     files = [line[:-1] for line in text.splitlines() if line.endswith(":") and "/" in line]
     assert "core/src/tokens.rs" in files[:3]
+
+
+def test_a_focus_file_comes_with_the_definitions_it_uses(repo: Path) -> None:
+    text = RepoIndex(repo).context("let players undo a move", focus=["pkg/game.py"], budget=250)
+    assert estimate_tokens(text) <= 250
+    assert GAME.strip() in text  # the focus file in full
+    assert "def empty_board(size: int = 3) -> Board:" in text  # what it uses, as signatures
+    assert "def place(self, x: int, y: int) -> bool:" in text
+    assert "self.cells[y][x] = 1" not in text  # not their bodies
