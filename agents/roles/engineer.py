@@ -23,6 +23,7 @@ from agents.actions.write_code import CodeChange, CodeJob, WriteCode
 from agents.code_blocks import NoCodeError
 from agents.documents import PRD, SystemDesign, TaskList
 from agents.errors import SoplsError
+from agents.file_steps import FileSteps
 from agents.llm.concurrency import background
 from agents.message import Message
 from agents.paths import safe_relative_path
@@ -155,32 +156,11 @@ class Engineer(Role):
     ) -> None:
         """Write `targets` concurrently, each after the targets it depends on."""
         local = {p: [d for d in graph.get(p, []) if d in targets] for p in targets}
-        done = 0
+        steps = FileSteps(self.context, self.name, "WriteCode", len(local), self.file_errors)
 
         async def one(path: str, ready: Callable[[], None]) -> None:
-            nonlocal done
-            emit = self.context.emit
-            emit(self.name, "WriteCode", "started", path=path, done=done, total=len(local))
-            try:
-                await self._produce(
-                    path, holds, graph, feedback.get(path, ""), feedback_kind, ready
-                )
-            except NoCodeError as exc:
-                self.file_errors[path] = str(exc)
-            else:
-                self.file_errors.pop(path, None)
-            done += 1
-            detail = self.file_errors.get(path, "")
-            status = "failed" if detail else "finished"
-            emit(
-                self.name,
-                "WriteCode",
-                status,
-                path=path,
-                done=done,
-                total=len(local),
-                detail=detail,
-            )
+            step = self._produce(path, holds, graph, feedback.get(path, ""), feedback_kind, ready)
+            await steps.run(path, step, (NoCodeError,))
 
         await run_in_dependency_order(local, one)
 

@@ -19,6 +19,7 @@ from agents.actions.write_code import CodeJob, WriteCode
 from agents.context import Context
 from agents.edit_blocks import EditFormatError
 from agents.errors import SoplsError
+from agents.file_steps import FileSteps
 from agents.paths import safe_relative_path
 from agents.scheduling import dependency_graph, run_in_dependency_order
 from repo_index.index import RepoIndex
@@ -57,29 +58,12 @@ class RepositoryChange:
         )
         planned = self._checked(plan)
         graph = dependency_graph(list(planned), {p: f.uses for p, f in planned.items()})
-        done = 0
+        steps = FileSteps(self.context, self.role, "EditCode", len(planned), self.file_errors)
 
         async def one(path: str, ready: Callable[[], None]) -> None:
-            nonlocal done
-            emit = self.context.emit
-            emit(self.role, "EditCode", "started", path=path, done=done, total=len(planned))
-            try:
-                await self._change(ctx, planned[path], requirement, feedback)
-            except (EditFormatError, SoplsError) as exc:
-                self.file_errors[path] = str(exc)
+            step = self._change(ctx, planned[path], requirement, feedback)
+            await steps.run(path, step, (EditFormatError, SoplsError))
             ready()
-            done += 1
-            detail = self.file_errors.get(path, "")
-            status = "failed" if detail else "finished"
-            emit(
-                self.role,
-                "EditCode",
-                status,
-                path=path,
-                done=done,
-                total=len(planned),
-                detail=detail,
-            )
 
         await run_in_dependency_order(graph, one)
         return [p for p in planned if self.context.proposal.get(p) is not None]
