@@ -81,6 +81,30 @@ def script_documents(endpoint: ScriptedEndpoint, files: list[str], requirement: 
     )
 
 
+def script_change(
+    endpoint: ScriptedEndpoint,
+    requirement: str,
+    edited: tuple[str, str],
+    created: tuple[str, str],
+) -> None:
+    """The documents, a plan editing one file and creating another, and the model's answers."""
+    (edited_path, block), (created_path, code) = edited, created
+    script_documents(endpoint, [edited_path, created_path], requirement)
+    endpoint.on(schema="ChangePlan").reply_json(
+        {
+            "summary": requirement,
+            "files": [
+                {"path": edited_path, "change": "modify", "what": requirement},
+                {"path": created_path, "change": "create", "what": "its test"},
+            ],
+        }
+    )
+    endpoint.on(contains=f"## The current version of {edited_path}").reply_text(block)
+    endpoint.on(contains=f"Write the complete file `{created_path}`").reply_text(
+        f"```\n{code}```\n"
+    )
+
+
 async def change(
     llm_settings: LLMSettings, root: Path, requirement: str
 ) -> tuple[object, object, list[RunEvent]]:
@@ -110,19 +134,8 @@ async def test_a_javascript_module_tested_with_node(
     git(root, "add", "-A")
     git(root, "commit", "-q", "-m", "mathlib")
     files = ["lib/math.js", "test/subtract.test.js"]
-    script_documents(endpoint, files, "add subtract")
-    endpoint.on(schema="ChangePlan").reply_json(
-        {
-            "summary": "subtract",
-            "files": [
-                {"path": "lib/math.js", "change": "modify", "what": "add subtract"},
-                {"path": "test/subtract.test.js", "change": "create", "what": "test it"},
-            ],
-        }
-    )
-    endpoint.on(contains="## The current version of lib/math.js").reply_text(SUBTRACT_BLOCK)
-    endpoint.on(contains="Write the complete file `test/subtract.test.js`").reply_text(
-        f"```js test/subtract.test.js\n{SUBTRACT_TEST_JS}```\n"
+    script_change(
+        endpoint, "add subtract", (files[0], SUBTRACT_BLOCK), (files[1], SUBTRACT_TEST_JS)
     )
 
     record, context, events = await change(llm_settings, root, "add subtract")
@@ -171,20 +184,7 @@ async def test_a_project_sopls_generated_gets_its_documents_refined(
     endpoint.reset()
 
     files = ["wordfreq/counter.py", "tests/test_total.py"]
-    script_documents(endpoint, files, "count all words")
-    endpoint.on(schema="ChangePlan").reply_json(
-        {
-            "summary": "total",
-            "files": [
-                {"path": "wordfreq/counter.py", "change": "modify", "what": "total_words"},
-                {"path": "tests/test_total.py", "change": "create", "what": "its test"},
-            ],
-        }
-    )
-    endpoint.on(contains="## The current version of wordfreq/counter.py").reply_text(TOTAL_BLOCK)
-    endpoint.on(contains="Write the complete file `tests/test_total.py`").reply_text(
-        f"```python tests/test_total.py\n{TOTAL_TEST}```\n"
-    )
+    script_change(endpoint, "count all words", (files[0], TOTAL_BLOCK), (files[1], TOTAL_TEST))
 
     record, context, events = await change(llm_settings, project, "count all words")
 
