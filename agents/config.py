@@ -25,6 +25,7 @@ from pydantic_settings import (
 from agents.errors import ConfigError
 
 StructuredOutputMode = Literal["auto", "json_schema", "json_object", "prompt"]
+Provider = Literal["auto", "endpoint", "local"]
 
 OPENAI_API_URL = "https://api.openai.com/v1"
 
@@ -35,10 +36,29 @@ def default_config_path() -> Path:
     return Path(explicit).expanduser() if explicit else Path.home() / ".sopls" / "config.yaml"
 
 
+class SchemaLimits(BaseModel):
+    """Bounds written into every schema sent to the model, so that grammar-constrained generation
+    always stops (a small model may otherwise repeat list items forever)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_items: int = Field(3, gt=0)
+    max_length: int = Field(120, gt=0)
+
+
 class LLMSettings(BaseModel):
     """One OpenAI-compatible endpoint and how to talk to it."""
 
     model_config = ConfigDict(extra="forbid")
+
+    provider: Provider = Field(
+        "auto",
+        description="endpoint: base_url/api_key; local: a GGUF model run by llama.cpp; "
+        "auto: local when neither base_url nor api_key is set",
+    )
+    local_model_path: Path | None = Field(
+        None, description="the GGUF file for the local provider (default: the bundled model)"
+    )
 
     model: str = "gpt-4o-mini"
     base_url: str | None = None
@@ -50,6 +70,20 @@ class LLMSettings(BaseModel):
     max_concurrency: int = Field(4, ge=1, description="requests in flight per endpoint")
     max_retries: int = Field(3, ge=0, description="extra attempts on 429, 5xx and timeouts")
     stream: bool = True
+    extra_body: dict[str, Any] = Field(
+        default_factory=dict,
+        description="extra request fields the endpoint understands, e.g. llama.cpp's "
+        "repeat_penalty",
+    )
+    schema_limits: SchemaLimits | None = None
+
+    @property
+    def uses_local_model(self) -> bool:
+        """True when calls go to a model sopls runs itself rather than to a configured endpoint."""
+        if self.provider != "auto":
+            return self.provider == "local"
+        has_key = self.api_key is not None and bool(self.api_key.get_secret_value())
+        return self.base_url is None and not has_key
 
     @property
     def endpoint(self) -> str:

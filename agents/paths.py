@@ -13,6 +13,7 @@ from pathlib import Path
 from agents.errors import SoplsError
 
 _DRIVE = re.compile(r"^[A-Za-z]:")
+_CONTROL = re.compile(r"[\x01-\x1f\x7f]")
 
 
 class UnsafePathError(SoplsError):
@@ -34,6 +35,8 @@ def safe_relative_path(raw: str, root: Path | None = None) -> str:
     """
     if "\0" in raw:
         raise UnsafePathError(raw, "it contains a NUL byte")
+    if _CONTROL.search(raw):
+        raise UnsafePathError(raw, "it contains a control character such as a line break")
     if not raw.strip():
         raise UnsafePathError(raw, "it is empty")
     text = raw.replace("\\", "/")

@@ -22,6 +22,7 @@ from agents.cost import CallRecord, CostManager, CostTotals
 from agents.documents import DOCUMENT_KINDS, PRD
 from agents.events import EventListener, RunEvent
 from agents.llm.journal import CallJournal
+from agents.llm.local_model import with_local_model
 from agents.message import Message
 from agents.role import Role
 from agents.roles import Architect, Engineer, ProductManager, ProjectManager, QaEngineer
@@ -180,6 +181,7 @@ async def execute(
     if record.options.mode != "new" and record.target:
         context.project_root = Path(record.target)
     try:
+        context.settings = await with_local_model(settings)
         if context.project_root is not None and record.options.mode in ("feature", "change"):
             await _read_repository(context, context.project_root, record.options.idea)
         if record.options.mode == "change":

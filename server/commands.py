@@ -7,6 +7,7 @@ from typing import Any
 from lsprotocol import types
 from pygls.exceptions import JsonRpcInvalidParams
 
+from agents.run_state import RunRecord
 from server.arguments import (
     ApplyRunArguments,
     FixBugArguments,
@@ -17,7 +18,13 @@ from server.arguments import (
     RunIdArguments,
     parse_arguments,
 )
-from server.language_server import CONFIG_SECTION, SoplsLanguageServer, load_proposal, new_run
+from server.language_server import (
+    CONFIG_SECTION,
+    SoplsLanguageServer,
+    load_proposal,
+    new_run,
+    run_result,
+)
 
 SERVER = SoplsLanguageServer()
 
@@ -27,6 +34,7 @@ FIX_BUG = "sopls.fixBug"
 RESUME_RUN = "sopls.resumeRun"
 APPLY_RUN = "sopls.applyRun"
 LIST_RUNS = "sopls.listRuns"
+GET_RUN = "sopls.getRun"
 CANCEL_RUN = "sopls.cancelRun"
 
 
@@ -111,7 +119,7 @@ def list_runs(server: SoplsLanguageServer, *arguments: Any) -> list[dict[str, An
     return [
         {
             "runId": record.id,
-            "status": "running" if server.runs.is_active(record.id) else record.status,
+            "status": _status(server, record),
             "requirement": record.options.idea,
             "projectName": record.project_name,
             "cost": {"usd": record.cost.usd, "calls": record.cost.calls},
@@ -120,6 +128,25 @@ def list_runs(server: SoplsLanguageServer, *arguments: Any) -> list[dict[str, An
         }
         for record in server.runs.records(server.workspace_root)
     ]
+
+
+@SERVER.command(GET_RUN)
+def get_run(server: SoplsLanguageServer, *arguments: Any) -> dict[str, Any]:
+    """A stored run as a run command answers it, so an editor can review it later."""
+    args = parse_arguments(RunIdArguments, arguments)
+    folder, record = server.runs.open(args.run_id, server.workspace_root)
+    result = run_result(record, load_proposal(folder), folder.project_root(record), applied=False)
+    del result["applied"]  # the server does not know what the editor did with the edit since
+    result["status"] = _status(server, record)
+    return result
+
+
+def _status(server: SoplsLanguageServer, record: RunRecord) -> str:
+    """A run's status as a user should read it: one stored as running that no process is running
+    any more was interrupted (a crash or a kill) and can be resumed."""
+    if server.runs.is_active(record.id):
+        return "running"
+    return "interrupted" if record.status == "running" else record.status
 
 
 @SERVER.command(CANCEL_RUN)

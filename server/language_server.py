@@ -27,6 +27,8 @@ from pygls.protocol.language_server import lsp_method
 from pygls.uris import to_fs_path
 
 from agents.config import Settings, load_settings
+from agents.errors import ConfigError
+from agents.llm.local_model import local_model_file, offline_notice
 from agents.proposal import Proposal
 from agents.run import execute
 from agents.run_state import RunFolder, RunOptions, RunRecord
@@ -73,6 +75,7 @@ class SoplsLanguageServer(LanguageServer):
         self.configuration: Any = None
         self._configuration_version = 0
         self._settings: Settings | None = None
+        self._told_offline = False
 
     @property
     def settings(self) -> Settings:
@@ -139,6 +142,7 @@ class SoplsLanguageServer(LanguageServer):
 
     async def run(self, folder: RunFolder, record: RunRecord, apply: ApplyMode) -> dict[str, Any]:
         """Run (or resume) to the end, reporting progress; then propose the edit."""
+        self._tell_if_offline()
         progress = RunProgress(self, record.id, await self.progress_token())
         progress.begin(f"sopls: {record.options.idea}")
         task = asyncio.create_task(
@@ -205,6 +209,17 @@ class SoplsLanguageServer(LanguageServer):
         if not answer.applied and answer.failure_reason:
             self._warn(f"the edit was not applied: {answer.failure_reason}")
         return answer.applied
+
+    def _tell_if_offline(self) -> None:
+        """Say once that the small offline model answers, and how to configure a real one."""
+        if self._told_offline or not self.settings.llm.uses_local_model:
+            return
+        try:
+            notice = offline_notice(local_model_file(self.settings.llm))
+        except ConfigError:
+            return  # the run fails and says what to install
+        self._told_offline = True
+        self._warn(notice)
 
     def _warn(self, message: str) -> None:
         self.window_show_message(

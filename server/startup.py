@@ -19,6 +19,7 @@ from agents.config import Settings, load_settings
 from agents.context import Context
 from agents.errors import SoplsError
 from agents.events import RunEvent
+from agents.llm.local_model import local_model_file, offline_notice, require_llm
 from agents.paths import safe_relative_path
 from agents.run import execute
 from agents.run_state import RunFolder, RunOptions, RunRecord
@@ -127,7 +128,7 @@ def prepare(
     """A new run (arguments checked first), or the run to resume."""
     if recover_path is not None:
         settings = load_settings()
-        settings.llm.require_endpoint()
+        require_llm(settings.llm)
         folder, record = RunFolder.open(recover_path)
         if record.status == "completed":
             raise CliError(f"run {record.id} is already completed")
@@ -140,7 +141,7 @@ def prepare(
         if run_options.reqa_file is not None:
             run_options.reqa_file = checked_source(root, run_options.reqa_file)
     settings = load_settings()
-    settings.llm.require_endpoint()
+    require_llm(settings.llm)
     folder, record = RunFolder.create(Path.cwd() / "workspace", run_options, target=project_path)
     return folder, record, settings
 
@@ -150,6 +151,8 @@ def run(
 ) -> int:
     """Run to the end with progress on stderr; write the project when it completed."""
     err.print(f"[bold]sopls[/bold] run {record.id} · {folder.path}")
+    if settings.llm.uses_local_model:
+        err.print(f"[yellow]{offline_notice(local_model_file(settings.llm))}[/yellow]")
     try:
         record, context = asyncio.run(
             execute(folder, record, settings, listeners=[progress_printer(err)])

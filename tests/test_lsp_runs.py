@@ -19,6 +19,8 @@ from pygls.exceptions import JsonRpcException
 from pygls.lsp.client import LanguageClient
 from scripted_endpoint import ScriptedEndpoint
 
+from agents.run_state import RunFolder, RunOptions
+
 
 def llm_options(endpoint: ScriptedEndpoint) -> dict:
     return {"llm": {"baseUrl": endpoint.base_url, "apiKey": SECRET_KEY, "maxRetries": 0}}
@@ -192,6 +194,14 @@ async def test_apply_run_later_in_part(endpoint: ScriptedEndpoint, tmp_path: Pat
         )
         assert client.edits == []
 
+        stored = await execute(client, "sopls.getRun", {"runId": result["runId"]})
+        assert stored["status"] == "completed"
+        assert stored["files"] == result["files"]
+        assert stored["cost"] == result["cost"]
+        assert "main.py" in {f["path"] for f in stored["files"]}
+        with pytest.raises(JsonRpcException, match="runId"):
+            await execute(client, "sopls.getRun", {"runId": "nope"})
+
         answer = await execute(
             client, "sopls.applyRun", {"runId": result["runId"], "paths": ["main.py"]}
         )
@@ -237,3 +247,15 @@ async def test_serve_over_tcp(tmp_path: Path) -> None:
         except TimeoutError:
             server.kill()
             await server.wait()
+
+
+async def test_a_run_left_running_by_a_dead_server_reads_as_interrupted(tmp_path: Path) -> None:
+    folder, record = RunFolder.create(tmp_path, RunOptions(idea="a word-frequency CLI"))
+    record.status = "running"  # as a server killed mid-run leaves it
+    folder.save(record)
+
+    async with editor_session(tmp_path) as client:
+        (run,) = await execute(client, "sopls.listRuns", {})
+        stored = await execute(client, "sopls.getRun", {"runId": record.id})
+
+    assert run["status"] == stored["status"] == "interrupted"

@@ -46,6 +46,8 @@ def test_good_paths_are_normalised(raw: str, expected: str) -> None:
         ("sub/.Git", ".git"),
         (".git./config", ".git"),
         ("a\0b", "NUL"),
+        ("{ 'file' }',\n    ", "control character"),
+        ("src/a\tb.py", "control character"),
         ("./", "root folder"),
     ],
 )

@@ -115,6 +115,46 @@ async def test_summary_rounds_respect_max_auto_summarize_code(
     assert len(requests_containing(endpoint, "## Summary TODOs")) == rewrites
 
 
+def summaries(endpoint: ScriptedEndpoint) -> list:
+    return [r for r in endpoint.chat_requests if "CodeSummary" in str(r.body)]
+
+
+async def test_the_summary_starts_while_the_last_review_goes_on(
+    endpoint: ScriptedEndpoint, llm_settings: LLMSettings, tmp_path: Path
+) -> None:
+    endpoint.on(schema="CodeReview").reply_json({"verdict": "LGTM", "issues": []}, delay=0.5)
+    script_company(endpoint)
+
+    record, _ = await run_company(llm_settings, tmp_path)
+
+    assert record.status == "completed"
+    last_review = max(
+        (r for r in endpoint.chat_requests if "CodeReview" in str(r.body)),
+        key=lambda r: r.finished,
+    )
+    (summary,) = summaries(endpoint)
+    assert summary.started < last_review.finished - 0.3
+
+
+async def test_a_review_that_rewrites_a_file_makes_the_summary_read_it_again(
+    endpoint: ScriptedEndpoint, llm_settings: LLMSettings, tmp_path: Path
+) -> None:
+    main_v2 = MAIN.replace("def main(", "# reviewed\ndef main(")
+    endpoint.on(schema="CodeReview", contains="The file `main.py`", times=1).reply_json(
+        {"verdict": "LBTM", "issues": ["mark it reviewed"]}, delay=0.5
+    )
+    endpoint.on(contains="## Review comments").reply_text(fenced("main.py", main_v2))
+    script_company(endpoint)
+
+    record, context = await run_company(llm_settings, tmp_path)
+
+    assert record.status == "completed"
+    assert context.proposal.text_of("main.py") == main_v2
+    early, final = summaries(endpoint)
+    assert "# reviewed" not in str(early.body)
+    assert "# reviewed" in str(final.body)
+
+
 async def test_independent_files_are_written_concurrently_with_interfaces_only(
     endpoint: ScriptedEndpoint, llm_settings: LLMSettings, tmp_path: Path
 ) -> None:
@@ -203,3 +243,18 @@ async def test_generated_tests_cannot_see_the_api_key(
     assert "KEY= None" in report
     assert SECRET_KEY not in report
     assert record.status == "completed"
+
+
+async def test_empty_file_list_entries_are_skipped(
+    endpoint: ScriptedEndpoint, llm_settings: LLMSettings, tmp_path: Path
+) -> None:
+    endpoint.on(schema="SystemDesign").reply_json(
+        {**DESIGN, "file_list": [*DESIGN["file_list"], "", "  "]}
+    )
+    script_company(endpoint)
+
+    record, context = await run_company(llm_settings, tmp_path, code_review=False)
+
+    assert record.status == "completed"
+    assert record.file_errors == {}
+    assert context.proposal.text_of("main.py") == MAIN

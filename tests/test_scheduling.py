@@ -136,7 +136,7 @@ async def test_background_work_holds_at_most_half_the_slots() -> None:
             await gate.wait()
 
     reviews = [asyncio.create_task(work(f"review-{i}", BACKGROUND)) for i in range(4)]
-    await asyncio.sleep(0.01)
+    await asyncio.sleep(0.1)
     assert sorted(running) == ["review-0", "review-1"]  # two slots stay free
     writes = [asyncio.create_task(work(f"write-{i}", FOREGROUND)) for i in range(2)]
     await asyncio.sleep(0.01)
@@ -144,3 +144,41 @@ async def test_background_work_holds_at_most_half_the_slots() -> None:
     gate.set()
     await asyncio.gather(*reviews, *writes)
     assert len(running) == 6
+
+
+async def test_a_write_asked_for_just_after_a_review_goes_first() -> None:
+    slots = PrioritySlots(1)
+    served: list[str] = []
+
+    async def user(name: str, priority: int) -> None:
+        async with slots.slot(priority):
+            served.append(name)
+            await asyncio.sleep(0.01)
+
+    review = asyncio.create_task(user("review", BACKGROUND))
+    await asyncio.sleep(0)  # the review asks first
+    await user("write", FOREGROUND)
+    await review
+    assert served == ["write", "review"]
+
+
+async def test_background_work_leaves_the_last_free_slot_while_writes_run() -> None:
+    slots = PrioritySlots(4)
+    gate = asyncio.Event()
+    running: list[str] = []
+
+    async def work(name: str, priority: int) -> None:
+        async with slots.slot(priority):
+            running.append(name)
+            await gate.wait()
+
+    writes = [asyncio.create_task(work(f"write-{i}", FOREGROUND)) for i in range(3)]
+    review = asyncio.create_task(work("review", BACKGROUND))
+    await asyncio.sleep(0.1)
+    assert "review" not in running  # the fourth slot waits for the writes' dependents
+    late = asyncio.create_task(work("write-3", FOREGROUND))
+    await asyncio.sleep(0.01)
+    assert "write-3" in running
+    gate.set()
+    await asyncio.gather(*writes, late, review)
+    assert running[-1] == "review"

@@ -228,6 +228,8 @@ class LLM:
         }
         if response_format is not None:
             request["response_format"] = response_format
+        if self.settings.extra_body:
+            request["extra_body"] = dict(self.settings.extra_body)
         return request
 
     async def _request(self, request: dict[str, Any]) -> tuple[str, str, tuple[int, int] | None]:
@@ -368,9 +370,10 @@ class LLM:
         action: str,
     ) -> M:
         if strategy != "json_schema":
-            prompt = f"{prompt.rstrip()}\n\n{schema_instructions(schema)}"
+            limits = self.settings.schema_limits
+            prompt = f"{prompt.rstrip()}\n\n{schema_instructions(schema, limits)}"
         messages = _messages(system, prompt)
-        fmt = response_format(strategy, schema)
+        fmt = response_format(strategy, schema, self.settings.schema_limits)
         answers: list[str] = []
         for _ in range(1 + STRUCTURED_RETRIES):
             completion = await self.acompletion(

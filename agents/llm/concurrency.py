@@ -16,6 +16,8 @@ from contextvars import ContextVar
 
 FOREGROUND = 0
 BACKGROUND = 1
+BACKGROUND_GRACE = 0.01
+"""Seconds a background request waits before it queues for a slot."""
 
 _priority: ContextVar[int] = ContextVar("sopls_call_priority", default=FOREGROUND)
 
@@ -36,6 +38,7 @@ class PrioritySlots:
     free soon."""
 
     def __init__(self, limit: int) -> None:
+        self._limit = limit
         self._free = limit
         self._background_cap = max(1, limit // 2)
         self._background = 0
@@ -54,6 +57,9 @@ class PrioritySlots:
             self._release(chosen)
 
     async def _acquire(self, priority: int) -> None:
+        if priority == BACKGROUND:
+            # Work woken by the same event (the dependents of a file just written) queues first.
+            await asyncio.sleep(BACKGROUND_GRACE)
         waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._waiting[priority].append(waiter)
         self._dispatch()
@@ -80,6 +86,8 @@ class PrioritySlots:
             background = self._first_waiting(BACKGROUND)
             if background is None or self._background >= self._background_cap:
                 return
+            if self._free == 1 and self._limit - 1 > self._background:
+                return  # foreground work is in flight: keep its next request a free slot
             self._grant(background, BACKGROUND)
 
     def _first_waiting(self, priority: int) -> asyncio.Future[None] | None:

@@ -10,6 +10,7 @@ import json_repair
 from pydantic import BaseModel
 
 import prompts
+from agents.config import SchemaLimits
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -23,9 +24,31 @@ class UnreadableOutputError(ValueError):
     """The answer holds no JSON value of the expected shape."""
 
 
-def response_format(strategy: Strategy, schema: type[BaseModel]) -> dict[str, Any] | None:
-    """The request's `response_format` (None: the schema goes in the prompt only)."""
+def json_schema_of(schema: type[BaseModel], limits: SchemaLimits | None = None) -> dict[str, Any]:
+    """The JSON schema sent for `schema`; with `limits`, every list and string is bounded and
+    `pattern` is dropped (llama.cpp's grammar converter fails on some patterns)."""
     json_schema = schema.model_json_schema()
+    return json_schema if limits is None else _bounded(json_schema, limits)
+
+
+def _bounded(node: Any, limits: SchemaLimits) -> Any:
+    if isinstance(node, list):
+        return [_bounded(item, limits) for item in node]
+    if not isinstance(node, dict):
+        return node
+    bounded = {key: _bounded(value, limits) for key, value in node.items() if key != "pattern"}
+    if bounded.get("type") == "array":
+        bounded["maxItems"] = min(bounded.get("maxItems", limits.max_items), limits.max_items)
+    if bounded.get("type") == "string":
+        bounded["maxLength"] = min(bounded.get("maxLength", limits.max_length), limits.max_length)
+    return bounded
+
+
+def response_format(
+    strategy: Strategy, schema: type[BaseModel], limits: SchemaLimits | None = None
+) -> dict[str, Any] | None:
+    """The request's `response_format` (None: the schema goes in the prompt only)."""
+    json_schema = json_schema_of(schema, limits)
     if strategy == "json_schema":
         return {
             "type": "json_schema",
@@ -37,11 +60,11 @@ def response_format(strategy: Strategy, schema: type[BaseModel]) -> dict[str, An
     return None
 
 
-def schema_instructions(schema: type[BaseModel]) -> str:
+def schema_instructions(schema: type[BaseModel], limits: SchemaLimits | None = None) -> str:
     return prompts.render(
         "llm/output_schema.md",
         schema_name=schema.__name__,
-        schema_json=json.dumps(schema.model_json_schema(), indent=2),
+        schema_json=json.dumps(json_schema_of(schema, limits), indent=2),
     )
 
 

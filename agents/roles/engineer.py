@@ -8,9 +8,10 @@ prompt grows with what its file needs, not with the size of the project.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import suppress
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ from agents.actions.debug_error import BugReport
 from agents.actions.documents import WriteTasks
 from agents.actions.report_bug import BugFeedback, ReportBug
 from agents.actions.review_code import ReviewCode
-from agents.actions.summarize_code import SummarizeCode
+from agents.actions.summarize_code import CodeSummary, SummarizeCode
 from agents.actions.write_code import CodeChange, CodeJob, WriteCode
 from agents.code_blocks import NoCodeError
 from agents.documents import PRD, SystemDesign, TaskList
@@ -74,6 +75,8 @@ class Engineer(Role):
         tasks = self.context.documents.require(TaskList)
         order: list[str] = []
         for raw in dict.fromkeys([*tasks.task_list, *design.file_list]):
+            if not raw.strip():
+                continue  # an empty list entry names no file
             try:
                 order.append(safe_relative_path(raw))
             except SoplsError as exc:
@@ -94,13 +97,11 @@ class Engineer(Role):
             return await self._react_in_repository(self.context.project_root)
         reports = [m.payload for m in self.news if isinstance(m.payload, BugReport)]
         order, holds, graph = self._plan()
+        pass_ = _Pass(order, {}, "")
         if reports:
             feedback = {fix.path: fix.debug_logs for r in reports for fix in r.fixes}
-            targets = [p for p in order if p in feedback]
-            await self._write_files(targets, holds, graph, feedback, "Debug logs")
-        else:
-            await self._write_files(order, holds, graph, {}, "")
-        summary = await self._summarize_rounds(order, holds, graph)
+            pass_ = _Pass([p for p in order if p in feedback], feedback, "Debug logs")
+        summary = await self._summarize_rounds(order, holds, graph, pass_)
         written = [p for p in order if self.context.proposal.text_of(p) is not None]
         return self._announce(CodeChange(files=written, summary=summary, errors=self.file_errors))
 
@@ -153,14 +154,34 @@ class Engineer(Role):
         graph: Mapping[str, list[str]],
         feedback: Mapping[str, str],
         feedback_kind: str,
+        all_written: Callable[[], None],
     ) -> None:
-        """Write `targets` concurrently, each after the targets it depends on."""
+        """Write `targets` concurrently, each after the targets it depends on.
+
+        `all_written` is called once every target has been written (or has failed), while the
+        last reviews may still go on.
+        """
         local = {p: [d for d in graph.get(p, []) if d in targets] for p in targets}
         steps = FileSteps(self.context, self.name, "WriteCode", len(local), self.file_errors)
+        written: set[str] = set()
+
+        def mark(path: str) -> None:
+            written.add(path)
+            if len(written) == len(local):
+                all_written()
 
         async def one(path: str, ready: Callable[[], None]) -> None:
-            step = self._produce(path, holds, graph, feedback.get(path, ""), feedback_kind, ready)
-            await steps.run(path, step, (NoCodeError,))
+            def write_done() -> None:
+                ready()
+                mark(path)
+
+            step = self._produce(
+                path, holds, graph, feedback.get(path, ""), feedback_kind, write_done
+            )
+            try:
+                await steps.run(path, step, (NoCodeError,))
+            finally:
+                mark(path)
 
         await run_in_dependency_order(local, one)
 
@@ -211,23 +232,79 @@ class Engineer(Role):
         return "\n\n".join(parts)
 
     async def _summarize_rounds(
-        self, order: list[str], holds: Mapping[str, str], graph: Mapping[str, list[str]]
+        self,
+        order: list[str],
+        holds: Mapping[str, str],
+        graph: Mapping[str, list[str]],
+        first: _Pass,
     ) -> str:
-        """Summarize; then rewrite files with TODOs, as many rounds as configured."""
+        """Write, summarize; then rewrite files with TODOs, as many rounds as configured."""
         limit = self.max_auto_summarize_code
         rounds_left = (
             self.max_summarize_rounds if limit < 0 else min(limit, self.max_summarize_rounds)
         )
-        design = self.context.documents.require(SystemDesign).to_markdown()
+        pass_ = first
         while True:
-            files = {p: t for p in order if (t := self.context.proposal.text_of(p)) is not None}
-            summary = await self._summarize.summarize(self.action_context(), design, files)
+            summary = await self._write_and_summarize(order, holds, graph, pass_)
             todos: dict[str, str] = {}
+            written = self._files(order)
             for item in summary.todos:
-                if item.path in files:
+                if item.path in written:
                     todos[item.path] = "\n".join(filter(None, [todos.get(item.path), item.todo]))
             if not todos or rounds_left <= 0:
                 return summary.summary
             rounds_left -= 1
-            targets = [p for p in order if p in todos]
-            await self._write_files(targets, holds, graph, todos, "Summary TODOs")
+            pass_ = _Pass([p for p in order if p in todos], todos, "Summary TODOs")
+
+    async def _write_and_summarize(
+        self,
+        order: list[str],
+        holds: Mapping[str, str],
+        graph: Mapping[str, list[str]],
+        pass_: _Pass,
+    ) -> CodeSummary:
+        """One pass of writing, and the summary of the files after it.
+
+        The summary starts as soon as every file is written, alongside the last reviews; it is
+        asked again only if a review then rewrote a file, so it is off the critical path when
+        the reviews approve.
+        """
+        design = self.context.documents.require(SystemDesign).to_markdown()
+        all_written = asyncio.Event()
+        writing = asyncio.create_task(
+            self._write_files(
+                pass_.targets, holds, graph, pass_.feedback, pass_.kind, all_written.set
+            )
+        )
+        waiting = asyncio.create_task(all_written.wait())
+        early: asyncio.Task[CodeSummary] | None = None
+        snapshot: dict[str, str] = {}
+        try:
+            await asyncio.wait({writing, waiting}, return_when=asyncio.FIRST_COMPLETED)
+            if all_written.is_set():
+                snapshot = self._files(order)
+                early = asyncio.create_task(
+                    self._summarize.summarize(self.action_context(), design, snapshot)
+                )
+            await writing
+            files = self._files(order)
+            if early is not None and files == snapshot:
+                return await early
+        finally:
+            for task in (waiting, early, writing):
+                if task is not None and not task.done():
+                    task.cancel()
+        return await self._summarize.summarize(self.action_context(), design, files)
+
+    def _files(self, order: Sequence[str]) -> dict[str, str]:
+        """The proposed text of each file in `order` that has one."""
+        return {p: t for p in order if (t := self.context.proposal.text_of(p)) is not None}
+
+
+@dataclass(frozen=True)
+class _Pass:
+    """One pass of writing: which files, and the feedback each one is rewritten with."""
+
+    targets: Sequence[str]
+    feedback: Mapping[str, str]
+    kind: str

@@ -1,0 +1,78 @@
+import * as vscode from 'vscode';
+import { LSPErrorCodes, ResponseError } from 'vscode-languageclient/node';
+import { usd } from '../format';
+import { withServerProgress } from '../progress';
+import { RunResult, ServerCommandName } from '../protocol';
+import { Services } from '../services';
+import { Command } from './ids';
+
+/** Starts (or resumes) a run under a progress notification and follows up on its result. */
+export async function startRun(
+  services: Services,
+  title: string,
+  command: ServerCommandName,
+  argument: object,
+): Promise<void> {
+  let result: RunResult;
+  try {
+    result = await withServerProgress(services.server, title, (token, workDoneToken) =>
+      services.server.execute<RunResult>(command, argument, { token, workDoneToken }),
+    );
+  } catch (error) {
+    if (!isCancelled(error)) {
+      throw error;
+    }
+    await services.runs.refresh();
+    void vscode.window.showInformationMessage('sopls: the run was cancelled; "sopls: Resume Run" continues it.');
+    return;
+  }
+  await services.runs.finished(result.runId);
+  await followUp(services, result);
+}
+
+function isCancelled(error: unknown): boolean {
+  return (
+    error instanceof vscode.CancellationError ||
+    (error instanceof ResponseError && error.code === LSPErrorCodes.RequestCancelled)
+  );
+}
+
+async function followUp(services: Services, result: RunResult): Promise<void> {
+  const spent = usd(result.cost.usd);
+  switch (result.status) {
+    case 'completed':
+      if (result.files.length === 0) {
+        void vscode.window.showInformationMessage(`sopls: run ${result.runId} finished with no changes (${spent}).`);
+      } else {
+        await services.review.show(result);
+      }
+      return;
+    case 'budget_exceeded':
+      await offerResume(
+        result.runId,
+        vscode.window.showWarningMessage(
+          `sopls: run ${result.runId} has spent its budget (${spent}); what it finished is kept.`,
+          'Resume Run',
+        ),
+      );
+      return;
+    case 'cancelled':
+      await offerResume(
+        result.runId,
+        vscode.window.showInformationMessage(`sopls: run ${result.runId} was cancelled (${spent}).`, 'Resume Run'),
+      );
+      return;
+    case 'failed':
+      // The server has shown the reason already (window/showMessage); keep it in the log too.
+      services.log.error(`run ${result.runId} failed: ${result.error?.message ?? 'no reason given'}`);
+      return;
+    case 'running':
+      return;
+  }
+}
+
+async function offerResume(runId: string, choice: Thenable<string | undefined>): Promise<void> {
+  if ((await choice) === 'Resume Run') {
+    await vscode.commands.executeCommand(Command.resumeRun, runId);
+  }
+}

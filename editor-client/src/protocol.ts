@@ -1,0 +1,139 @@
+// The sopls server's protocol, as the extension uses it: command names, their one object
+// argument (camelCase keys) and what they answer.
+
+export const ServerCommand = {
+  generateProject: 'sopls.generateProject',
+  requestFeature: 'sopls.requestFeature',
+  fixBug: 'sopls.fixBug',
+  resumeRun: 'sopls.resumeRun',
+  applyRun: 'sopls.applyRun',
+  listRuns: 'sopls.listRuns',
+  getRun: 'sopls.getRun',
+  cancelRun: 'sopls.cancelRun',
+} as const;
+
+export type ServerCommandName = (typeof ServerCommand)[keyof typeof ServerCommand];
+
+/** What the server does with a finished run's files; the extension reviews them itself. */
+export type ApplyMode = 'confirm' | 'auto' | 'none';
+
+export interface RunOptions {
+  investment?: number;
+  codeReview?: boolean;
+  runTests?: boolean;
+}
+
+export interface GenerateProjectArguments extends RunOptions {
+  idea: string;
+  targetUri?: string;
+  apply: ApplyMode;
+}
+
+export interface RequestFeatureArguments extends RunOptions {
+  requirement: string;
+  apply: ApplyMode;
+}
+
+export interface FixBugArguments extends RunOptions {
+  description: string;
+  testOutput?: string;
+  apply: ApplyMode;
+}
+
+export interface ResumeRunArguments {
+  runId: string;
+  investment?: number;
+  apply: ApplyMode;
+}
+
+export interface ApplyRunArguments {
+  runId: string;
+  paths?: string[];
+}
+
+export interface RunIdArguments {
+  runId: string;
+}
+
+export type RunStatus = 'running' | 'completed' | 'cancelled' | 'failed' | 'budget_exceeded';
+
+export type ChangeKind = 'create' | 'modify' | 'delete';
+
+export interface FileChange {
+  path: string;
+  uri: string;
+  change: ChangeKind;
+  before?: string | null;
+  after?: string | null;
+}
+
+export interface RunCost {
+  usd: number;
+  promptTokens: number;
+  completionTokens: number;
+  calls: number;
+}
+
+/** A run as `sopls.getRun` describes it: its status, cost and proposal. */
+export interface StoredRun {
+  runId: string;
+  status: RunStatus;
+  cost: RunCost;
+  files: FileChange[];
+  documents: Record<string, unknown>;
+  error?: { role: string; action: string; message: string };
+}
+
+/** The answer of a run command: the run, and whether the server applied its edit. */
+export interface RunResult extends StoredRun {
+  applied: boolean;
+}
+
+/** One entry of `sopls.listRuns`. */
+export interface RunSummary {
+  runId: string;
+  status: RunStatus;
+  requirement: string;
+  projectName: string | null;
+  cost: { usd: number; calls: number };
+  created: string;
+  updated: string;
+}
+
+export interface ApplyRunResult {
+  runId: string;
+  applied: boolean;
+  paths: string[];
+}
+
+export interface CancelRunResult {
+  runId: string;
+  cancelled: boolean;
+}
+
+/** `sopls/runEvent`: a role started, finished or failed a step; `cost` is the run's USD so far. */
+export const RUN_EVENT = 'sopls/runEvent';
+
+export interface RunEvent {
+  runId: string;
+  role: string;
+  action: string;
+  status: 'started' | 'finished' | 'failed';
+  path?: string;
+  cost: number;
+}
+
+/** The `sopls` section the server reads: the config file's keys, camelCase. */
+export type StructuredOutput = 'auto' | 'json_schema' | 'json_object' | 'prompt';
+
+export interface LlmSettings {
+  model?: string;
+  baseUrl?: string;
+  apiKey?: string;
+  structuredOutput?: StructuredOutput;
+  maxConcurrency?: number;
+}
+
+export interface ServerSettings {
+  llm: LlmSettings;
+}

@@ -1,0 +1,14 @@
+import { RedactingLog } from './log';
+import { Review } from './review';
+import { RunStore } from './runs';
+import { ApiKeyStore } from './secrets';
+import { SoplsServer } from './server';
+
+/** What the commands work with; built once at activation. */
+export interface Services {
+  server: SoplsServer;
+  runs: RunStore;
+  review: Review;
+  apiKeys: ApiKeyStore;
+  log: RedactingLog;
+}
