@@ -18,9 +18,10 @@ from pathlib import Path
 from typing import Any
 
 from lsprotocol import types
+from lsprotocol.types import ResponseError
 from pydantic import ValidationError
 from pydantic.alias_generators import to_camel
-from pygls.exceptions import JsonRpcInvalidParams
+from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol
 from pygls.protocol.language_server import lsp_method
@@ -65,6 +66,17 @@ class SoplsProtocol(LanguageServerProtocol):
     def _handle_cancel_notification(self, msg_id: Any) -> None:
         self._server.runs.cancel_request(msg_id)
         super()._handle_cancel_notification(msg_id)
+
+    def structure_message(self, data: dict[str, Any]) -> Any:
+        """A request whose params cannot be read still gets an answer, so its client does not
+        wait for ever."""
+        try:
+            return super().structure_message(data)
+        except JsonRpcException as exc:
+            if "id" in data and "method" in data:
+                message = f"{exc.message}: {data['method']} got params it cannot read"
+                self._send_response(data["id"], error=ResponseError(code=exc.code, message=message))
+            raise
 
 
 class SoplsLanguageServer(LanguageServer):

@@ -259,3 +259,51 @@ async def test_a_run_left_running_by_a_dead_server_reads_as_interrupted(tmp_path
         stored = await execute(client, "sopls.getRun", {"runId": record.id})
 
     assert run["status"] == stored["status"] == "interrupted"
+
+
+async def test_a_request_with_unreadable_params_is_still_answered(tmp_path: Path) -> None:
+    server = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "server",
+        "serve",
+        cwd=tmp_path,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+    )
+    assert server.stdin is not None
+    assert server.stdout is not None
+
+    def send(message: dict) -> None:
+        body = json.dumps(message).encode()
+        server.stdin.write(b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+
+    async def answer_to(request_id: int) -> dict:
+        while True:
+            length = 0
+            while (line := await server.stdout.readline()) != b"\r\n":
+                if line.lower().startswith(b"content-length:"):
+                    length = int(line.split(b":")[1])
+            message = json.loads(await server.stdout.readexactly(length))
+            if message.get("id") == request_id and "method" not in message:
+                return message
+
+    try:
+        initialize = {"processId": None, "rootUri": tmp_path.as_uri(), "capabilities": {}}
+        send({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": initialize})
+        async with asyncio.timeout(30):
+            await answer_to(1)
+            send({"jsonrpc": "2.0", "method": "initialized", "params": {}})
+            params = [{"command": "sopls.listRuns", "arguments": [{}]}]  # a list, not an object
+            send(
+                {"jsonrpc": "2.0", "id": 2, "method": "workspace/executeCommand", "params": params}
+            )
+            answer = await answer_to(2)
+            assert answer["error"]["code"] == -32602
+            assert "workspace/executeCommand" in answer["error"]["message"]
+            good = {"command": "sopls.listRuns", "arguments": [{}]}
+            send({"jsonrpc": "2.0", "id": 3, "method": "workspace/executeCommand", "params": good})
+            assert (await answer_to(3))["result"] == []
+    finally:
+        server.kill()
+        await server.wait()

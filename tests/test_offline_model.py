@@ -89,7 +89,7 @@ def test_startup_runs_the_sop_on_the_bundled_model(tmp_path: Path) -> None:
     assert set(model_servers()) <= before
 
 
-@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL])
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGKILL])
 def test_killing_sopls_leaves_no_model_server(tmp_path: Path, sig: signal.Signals) -> None:
     cli = subprocess.Popen(
         [*SOPLS, "startup", "a CLI that prints hello", "--project-path", str(tmp_path / "p")],

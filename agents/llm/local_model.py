@@ -151,6 +151,7 @@ class LocalModelServer:
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
+                start_new_session=True,  # Ctrl-C reaches sopls, which then stops the server
                 preexec_fn=partial(_die_with_parent, os.getpid()),
             )
         logger.info("started %s for %s (pid %d)", self.base_url, self.model, self.process.pid)
