@@ -125,20 +125,31 @@ async def test_a_cancelled_waiter_does_not_leak_its_slot() -> None:
             pass
 
 
+class HeldSlots:
+    """Four slots whose holders record themselves and keep their slot until the gate opens."""
+
+    def __init__(self) -> None:
+        self.slots = PrioritySlots(4)
+        self.gate = asyncio.Event()
+        self.running: list[str] = []
+
+    def start(self, name: str, priority: int) -> asyncio.Task[None]:
+        return asyncio.create_task(self._hold(name, priority))
+
+    async def _hold(self, name: str, priority: int) -> None:
+        async with self.slots.slot(priority):
+            self.running.append(name)
+            await self.gate.wait()
+
+
 async def test_background_work_holds_at_most_half_the_slots() -> None:
-    slots = PrioritySlots(4)
-    gate = asyncio.Event()
-    running: list[str] = []
+    held = HeldSlots()
+    running, gate, work = held.running, held.gate, held.start
 
-    async def work(name: str, priority: int) -> None:
-        async with slots.slot(priority):
-            running.append(name)
-            await gate.wait()
-
-    reviews = [asyncio.create_task(work(f"review-{i}", BACKGROUND)) for i in range(4)]
+    reviews = [work(f"review-{i}", BACKGROUND) for i in range(4)]
     await asyncio.sleep(0.1)
     assert sorted(running) == ["review-0", "review-1"]  # two slots stay free
-    writes = [asyncio.create_task(work(f"write-{i}", FOREGROUND)) for i in range(2)]
+    writes = [work(f"write-{i}", FOREGROUND) for i in range(2)]
     await asyncio.sleep(0.01)
     assert sorted(running) == ["review-0", "review-1", "write-0", "write-1"]
     gate.set()
@@ -163,20 +174,14 @@ async def test_a_write_asked_for_just_after_a_review_goes_first() -> None:
 
 
 async def test_background_work_leaves_the_last_free_slot_while_writes_run() -> None:
-    slots = PrioritySlots(4)
-    gate = asyncio.Event()
-    running: list[str] = []
+    held = HeldSlots()
+    running, gate, work = held.running, held.gate, held.start
 
-    async def work(name: str, priority: int) -> None:
-        async with slots.slot(priority):
-            running.append(name)
-            await gate.wait()
-
-    writes = [asyncio.create_task(work(f"write-{i}", FOREGROUND)) for i in range(3)]
-    review = asyncio.create_task(work("review", BACKGROUND))
+    writes = [work(f"write-{i}", FOREGROUND) for i in range(3)]
+    review = work("review", BACKGROUND)
     await asyncio.sleep(0.1)
     assert "review" not in running  # the fourth slot waits for the writes' dependents
-    late = asyncio.create_task(work("write-3", FOREGROUND))
+    late = work("write-3", FOREGROUND)
     await asyncio.sleep(0.01)
     assert "write-3" in running
     gate.set()

@@ -126,7 +126,11 @@ export interface RunEvent {
 /** The `sopls` section the server reads: the config file's keys, camelCase. */
 export type StructuredOutput = 'auto' | 'json_schema' | 'json_object' | 'prompt';
 
+export type Provider = 'auto' | 'endpoint' | 'local';
+
 export interface LlmSettings {
+  provider?: Provider;
+  localModelPath?: string;
   model?: string;
   baseUrl?: string;
   apiKey?: string;

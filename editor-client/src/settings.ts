@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import { LlmSettings, RunOptions, ServerSettings, StructuredOutput } from './protocol';
+import { LlmSettings, Provider, RunOptions, ServerSettings, StructuredOutput } from './protocol';
 
 export const SECTION = 'sopls';
 
@@ -47,6 +47,8 @@ export function runDefaults(target: RunTarget): RunDefaults {
 export function serverSettings(apiKey: string | undefined): ServerSettings {
   const config = configuration();
   const llm: LlmSettings = {
+    provider: userValue<Provider>(config, 'llm.provider'),
+    localModelPath: userValue<string>(config, 'llm.localModelPath')?.trim() || undefined,
     model: userValue<string>(config, 'llm.model')?.trim() || undefined,
     baseUrl: userValue<string>(config, 'llm.baseUrl')?.trim() || undefined,
     structuredOutput: userValue<StructuredOutput>(config, 'llm.structuredOutput'),

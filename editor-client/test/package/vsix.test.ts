@@ -98,8 +98,10 @@ describe('the .vsix', () => {
     const properties: Record<string, { markdownDescription?: string }> = manifest.contributes.configuration.properties;
     assert.deepEqual(Object.keys(properties).sort(), [
       'sopls.llm.baseUrl',
+      'sopls.llm.localModelPath',
       'sopls.llm.maxConcurrency',
       'sopls.llm.model',
+      'sopls.llm.provider',
       'sopls.llm.structuredOutput',
       'sopls.run.codeReview',
       'sopls.run.investment',

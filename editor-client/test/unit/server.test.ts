@@ -51,6 +51,8 @@ describe('the server', () => {
   });
 
   it('sends only the LLM settings the user set as initializationOptions', async () => {
+    fake.settings.set('sopls.llm.provider', 'local');
+    fake.settings.set('sopls.llm.localModelPath', '/models/qwen.gguf');
     fake.settings.set('sopls.llm.model', 'qwen2.5-coder');
     fake.settings.set('sopls.llm.baseUrl', 'http://127.0.0.1:11434/v1');
     fake.settings.set('sopls.llm.structuredOutput', 'json_object');
@@ -62,6 +64,8 @@ describe('the server', () => {
 
     assert.deepEqual(LanguageClient.current.clientOptions.initializationOptions, {
       llm: {
+        provider: 'local',
+        localModelPath: '/models/qwen.gguf',
         model: 'qwen2.5-coder',
         baseUrl: 'http://127.0.0.1:11434/v1',
         structuredOutput: 'json_object',
