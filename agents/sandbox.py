@@ -22,6 +22,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from agents.proposal import Proposal
+
 _ALLOWED_ENV = ("PATH", "LANG", "LC_ALL", "TZ")
 _SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSWORD", re.IGNORECASE)
 _COPY_IGNORE = shutil.ignore_patterns(".git", ".sopls", ".venv", "node_modules", "__pycache__")
@@ -134,6 +136,38 @@ def sandbox_copy(source: Path | None, into: Path) -> Path:
     else:
         shutil.copytree(source, root, symlinks=True, ignore=_COPY_IGNORE)
     return root
+
+
+@dataclass(frozen=True)
+class CopyRun:
+    """A command's result in a sandboxed copy, and where that copy was."""
+
+    result: SandboxResult
+    root: Path
+
+
+async def run_on_copy(
+    source: Path | None,
+    proposal: Proposal | None,
+    command: Sequence[str],
+    *,
+    limits: SandboxLimits = SandboxLimits(),
+    extra_env: Mapping[str, str] | None = None,
+    python: Path | None = None,
+) -> CopyRun:
+    """Run `command` in a fresh copy of `source` (empty when None) with `proposal` written over
+    it; the copy is removed afterwards. Copying and cleaning up run off the event loop."""
+    area = Path(await asyncio.to_thread(tempfile.mkdtemp, prefix="sopls-tests-"))
+    try:
+        root = await asyncio.to_thread(sandbox_copy, source, area)
+        if proposal is not None:
+            await asyncio.to_thread(proposal.write_to, root)
+        result = await run_sandboxed(
+            root, command, limits=limits, extra_env=extra_env, python=python
+        )
+    finally:
+        await asyncio.to_thread(shutil.rmtree, area, ignore_errors=True)
+    return CopyRun(result=result, root=root)
 
 
 def _sandbox_env(

@@ -15,15 +15,15 @@ import re
 import shlex
 import shutil
 import sys
-import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Literal
 
 from agents.errors import ConfigError
 from agents.proposal import Proposal
-from agents.sandbox import SandboxLimits, SandboxResult, run_sandboxed, sandbox_copy
+from agents.sandbox import SandboxLimits, SandboxResult, run_on_copy
 
 TestKind = Literal["pytest", "npm", "go", "cargo", "custom"]
 
@@ -217,25 +217,13 @@ async def run_repository_tests(
     The two runs go concurrently, each under `limits`. `python` (a project environment's
     interpreter) is put first on PATH in both.
     """
-    area = Path(await asyncio.to_thread(tempfile.mkdtemp, prefix="sopls-tests-"))
-    try:
-        before_root, after_root = await asyncio.gather(
-            asyncio.to_thread(sandbox_copy, root, area / "before"),
-            asyncio.to_thread(sandbox_copy, root, area / "after"),
-        )
-        await asyncio.to_thread(proposal.write_to, after_root)
-        argv = run_argv(command)
-        extra_env = _toolchain_env(command)
-        before, after = await asyncio.gather(
-            run_sandboxed(before_root, argv, limits=limits, extra_env=extra_env, python=python),
-            run_sandboxed(after_root, argv, limits=limits, extra_env=extra_env, python=python),
-        )
-    finally:
-        await asyncio.to_thread(shutil.rmtree, area, ignore_errors=True)
+    argv = run_argv(command)
+    run = partial(run_on_copy, limits=limits, extra_env=_toolchain_env(command), python=python)
+    before, after = await asyncio.gather(run(root, None, argv), run(root, proposal, argv))
     return ChangeReport(
         command=command,
-        before=_outcome(before, command.kind, before_root),
-        after=_outcome(after, command.kind, after_root),
+        before=_outcome(before.result, command.kind, before.root),
+        after=_outcome(after.result, command.kind, after.root),
     )
 
 

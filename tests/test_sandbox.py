@@ -14,9 +14,11 @@ from pathlib import Path
 
 import pytest
 
+from agents.proposal import Proposal
 from agents.sandbox import (
     SandboxLimits,
     network_isolation_available,
+    run_on_copy,
     run_sandboxed,
     sandbox_copy,
 )
@@ -246,3 +248,24 @@ def test_sandbox_copy_skips_vcs_caches_and_environments(tmp_path: Path) -> None:
     empty = sandbox_copy(None, tmp_path / "other")
     assert empty.is_dir()
     assert list(empty.iterdir()) == []
+
+
+async def test_a_run_on_a_copy_sees_the_proposal_and_leaves_the_source_alone(
+    tmp_path: Path,
+) -> None:
+    source = tmp_path / "repo"
+    source.mkdir()
+    (source / "app.py").write_text("VALUE = 1\n")
+    proposal = Proposal()
+    proposal.put("app.py", "VALUE = 2\n", before="VALUE = 1\n")
+    proposal.put("extra.py", "NEW = True\n")
+    show = [PY, "-c", "import app, extra, os; print(app.VALUE, extra.NEW, os.getcwd())"]
+
+    run = await run_on_copy(source, proposal, show)
+
+    assert run.result.ok, run.result.stderr
+    value, new, cwd = run.result.stdout.split()
+    assert (value, new, Path(cwd)) == ("2", "True", run.root)
+    assert not run.root.exists()  # removed afterwards
+    assert (source / "app.py").read_text() == "VALUE = 1\n"
+    assert sorted(p.name for p in source.iterdir()) == ["app.py"]

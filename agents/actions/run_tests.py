@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -11,7 +10,7 @@ from pydantic import BaseModel, Field
 from agents.action import Action, ActionContext, ActionOutput
 from agents.project_env import ensure_project_env
 from agents.proposal import Proposal
-from agents.sandbox import SandboxLimits, run_sandboxed, sandbox_copy
+from agents.sandbox import SandboxLimits, run_on_copy
 
 
 class TestReport(BaseModel):
@@ -61,15 +60,9 @@ class RunTests(Action):
             return TestReport(
                 passed=False, exit_code=None, missing_packages=env.missing, output=env.log
             )
-        with tempfile.TemporaryDirectory(prefix="sopls-tests-") as area:
-            root = sandbox_copy(base, Path(area) / "project")
-            proposal.write_to(root)
-            result = await run_sandboxed(
-                root,
-                [str(env.python), "-m", "pytest", "-q", "-p", "no:cacheprovider"],
-                limits=self.limits,
-                python=env.python,
-            )
+        pytest = [str(env.python), "-m", "pytest", "-q", "-p", "no:cacheprovider"]
+        copy = await run_on_copy(base, proposal, pytest, limits=self.limits, python=env.python)
+        result = copy.result
         output = "\n".join(part for part in (result.stdout, result.stderr) if part.strip())
         if result.timed_out:
             output += f"\n[stopped: the tests ran longer than {self.limits.timeout:g}s]"
