@@ -110,20 +110,23 @@ class LLM:
     def model(self) -> str:
         return self.settings.model
 
-    def _client(self) -> openai.AsyncOpenAI:
+    async def _client(self) -> openai.AsyncOpenAI:
         """The SDK client of this endpoint on the running loop, shared by every role's LLM:
-        creating one costs tens of milliseconds and a new connection pool."""
+        creating one costs tens of milliseconds (TLS setup) and a new connection pool, so it is
+        made in a worker thread, leaving the loop free to answer the editor."""
         settings = self.settings
         key = settings.api_key.get_secret_value() if settings.api_key else "no-key"
         shared = _clients.setdefault(asyncio.get_running_loop(), {})
         ident = (settings.endpoint, key, settings.timeout, settings.max_retries)
         if ident not in shared:
-            shared[ident] = openai.AsyncOpenAI(
+            made = await asyncio.to_thread(
+                openai.AsyncOpenAI,
                 api_key=key,
                 base_url=settings.endpoint,
                 timeout=settings.timeout,
                 max_retries=settings.max_retries,
             )
+            shared.setdefault(ident, made)  # a concurrent first call may have made one too
         return shared[ident]
 
     def upper_cost(self, messages: Sequence[ChatMessage]) -> float:
@@ -234,8 +237,9 @@ class LLM:
 
     async def _request(self, request: dict[str, Any]) -> tuple[str, str, tuple[int, int] | None]:
         try:
+            client = await self._client()
             if not self.settings.stream:
-                answer = await self._client().chat.completions.create(**request)
+                answer = await client.chat.completions.create(**request)
                 choice = answer.choices[0]
                 usage = answer.usage
                 return (
@@ -246,7 +250,7 @@ class LLM:
             parts: list[str] = []
             finish_reason = ""
             usage_pair: tuple[int, int] | None = None
-            stream = await self._client().chat.completions.create(
+            stream = await client.chat.completions.create(
                 **request, stream=True, stream_options={"include_usage": True}
             )
             async with stream:
