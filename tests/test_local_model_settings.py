@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from lsp_session import editor_session, execute
 from pydantic import BaseModel, Field
 from scripted_endpoint import ScriptedEndpoint
 
@@ -92,3 +93,15 @@ async def test_extra_body_and_bounded_schema_reach_the_endpoint(
     sent = request.body["response_format"]["schema"]
     assert sent["properties"]["code"]["maxLength"] == 20
     assert "pattern" not in str(sent)
+
+
+async def test_a_run_on_a_missing_local_model_fails_naming_the_file(tmp_path: Path) -> None:
+    missing = tmp_path / "nowhere.gguf"
+    options = {"llm": {"provider": "local", "localModelPath": str(missing)}}
+    async with editor_session(tmp_path, initialization_options=options) as client:
+        result = await execute(client, "sopls.generateProject", {"idea": "a hello CLI"})
+
+    assert result["status"] == "failed"
+    assert str(missing) in result["error"]["message"]
+    assert "GGUF" in result["error"]["message"]
+    assert result["files"] == []
