@@ -149,18 +149,17 @@ class Engineer(Role):
 
     async def _write_files(
         self,
-        targets: Sequence[str],
+        pass_: _Pass,
         holds: Mapping[str, str],
         graph: Mapping[str, list[str]],
-        feedback: Mapping[str, str],
-        feedback_kind: str,
         all_written: Callable[[], None],
     ) -> None:
-        """Write `targets` concurrently, each after the targets it depends on.
+        """Write the pass's targets concurrently, each after the targets it depends on.
 
         `all_written` is called once every target has been written (or has failed), while the
         last reviews may still go on.
         """
+        targets = pass_.targets
         local = {p: [d for d in graph.get(p, []) if d in targets] for p in targets}
         steps = FileSteps(self.context, self.name, "WriteCode", len(local), self.file_errors)
         written: set[str] = set()
@@ -176,7 +175,7 @@ class Engineer(Role):
                 mark(path)
 
             step = self._produce(
-                path, holds, graph, feedback.get(path, ""), feedback_kind, write_done
+                path, holds, graph, pass_.feedback.get(path, ""), pass_.kind, write_done
             )
             try:
                 await steps.run(path, step, (NoCodeError,))
@@ -271,11 +270,7 @@ class Engineer(Role):
         """
         design = self.context.documents.require(SystemDesign).to_markdown()
         all_written = asyncio.Event()
-        writing = asyncio.create_task(
-            self._write_files(
-                pass_.targets, holds, graph, pass_.feedback, pass_.kind, all_written.set
-            )
-        )
+        writing = asyncio.create_task(self._write_files(pass_, holds, graph, all_written.set))
         waiting = asyncio.create_task(all_written.wait())
         early: asyncio.Task[CodeSummary] | None = None
         snapshot: dict[str, str] = {}
