@@ -24,6 +24,8 @@ class Context:
     documents: DocumentStore = field(default_factory=DocumentStore)
     proposal: Proposal = field(default_factory=Proposal)
     journal: CallJournal | None = None
+    # QA's last word on the tests: "passed", "failed" or "timed out"; None when none ran
+    test_verdict: str | None = None
     listeners: list[EventListener] = field(default_factory=list)
     _llms: dict[str, LLM] = field(default_factory=dict, init=False, repr=False)
 

@@ -155,17 +155,11 @@ def serve(
     ] = None,
 ) -> None:
     """Run the language server (JSON-RPC on stdin/stdout; stdout carries nothing else)."""
-    import server.index_commands  # noqa: F401  (registers sopls.repoMap and the re-index features)
-    from server.commands import SERVER
+    from server.transport import serve as serve_transport
 
-    if tcp is None:
-        SERVER.start_io()
-        return
-    host, _, port = tcp.rpartition(":")
-    if not host or not port.isdigit():
-        err.print(f"sopls: --tcp wants HOST:PORT, e.g. 127.0.0.1:2087, not {tcp!r}")
-        raise typer.Exit(2)
-    SERVER.start_tcp(host, int(port))
+    code = serve_transport(tcp)
+    if code:
+        raise typer.Exit(code)
 
 
 @app.command()

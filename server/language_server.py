@@ -12,19 +12,15 @@ import asyncio
 import json
 import logging
 import uuid
-from collections.abc import Generator
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
 from lsprotocol import types
-from lsprotocol.types import ResponseError
 from pydantic import ValidationError
 from pydantic.alias_generators import to_camel
-from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
+from pygls.exceptions import JsonRpcInvalidParams
 from pygls.lsp.server import LanguageServer
-from pygls.protocol import LanguageServerProtocol
-from pygls.protocol.language_server import lsp_method
 from pygls.uris import to_fs_path
 
 from agents.config import Settings, load_settings
@@ -35,6 +31,7 @@ from agents.run import execute
 from agents.run_state import RunFolder, RunOptions, RunRecord
 from server.arguments import ApplyMode, describe
 from server.progress import RunProgress
+from server.protocol import SoplsProtocol
 from server.runs import RunManager
 from server.settings import client_overrides, resolve
 from server.workspace_edit import build_workspace_edit
@@ -42,41 +39,6 @@ from server.workspace_edit import build_workspace_edit
 logger = logging.getLogger("sopls.server")
 
 CONFIG_SECTION = "sopls"
-
-
-class SoplsProtocol(LanguageServerProtocol):
-    """Keeps each executeCommand's params (for its progress token) and cancels runs on request."""
-
-    _server: SoplsLanguageServer
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.command_params: dict[Any, types.ExecuteCommandParams] = {}
-
-    @lsp_method(types.WORKSPACE_EXECUTE_COMMAND)
-    def lsp_workspace__execute_command(
-        self, params: types.ExecuteCommandParams
-    ) -> Generator[Any, Any, Any]:
-        self.command_params[self.msg_id] = params
-        try:
-            return (yield from super().lsp_workspace__execute_command(params))
-        finally:
-            self.command_params.pop(self.msg_id, None)
-
-    def _handle_cancel_notification(self, msg_id: Any) -> None:
-        self._server.runs.cancel_request(msg_id)
-        super()._handle_cancel_notification(msg_id)
-
-    def structure_message(self, data: dict[str, Any]) -> Any:
-        """A request whose params cannot be read still gets an answer, so its client does not
-        wait for ever."""
-        try:
-            return super().structure_message(data)
-        except JsonRpcException as exc:
-            if "id" in data and "method" in data:
-                message = f"{exc.message}: {data['method']} got params it cannot read"
-                self._send_response(data["id"], error=ResponseError(code=exc.code, message=message))
-            raise
 
 
 class SoplsLanguageServer(LanguageServer):
