@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test extension lint format clean
+.PHONY: run test bubblewrap extension lint format clean
 
 # llama-cpp-python (the offline model, extra `local`) compiles on install: a few minutes, once
 # per machine since pip caches the wheel. A native build uses CPU instructions some machines
@@ -19,7 +19,14 @@ run: $(STAMP)
 	@test -n "$(IDEA)" || { echo 'Say what to build: make run IDEA="a snake game in the terminal"' >&2; exit 2; }
 	$(BIN)/sopls startup "$(IDEA)"
 
-test: $(STAMP)
+# Generated code runs under bubblewrap. Where it is missing it is installed when that is possible
+# (root with apt); otherwise the tests still run and the sandbox reports its weaker fallback.
+bubblewrap:
+	@command -v bwrap >/dev/null || { test "$$(id -u)" = 0 && command -v apt-get >/dev/null \
+		&& apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap; } \
+		|| echo "bubblewrap is not installed: generated code runs in the weaker fallback sandbox" >&2
+
+test: $(STAMP) bubblewrap
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 from agents.config import Settings, load_settings
 from agents.cost import CostManager
@@ -12,6 +13,8 @@ from agents.events import EventListener, EventStatus, RunEvent
 from agents.llm import LLM
 from agents.llm.journal import CallJournal
 from agents.proposal import Proposal
+
+TestVerdict = Literal["passed", "failed", "timed out"]
 
 
 @dataclass
@@ -25,7 +28,7 @@ class Context:
     proposal: Proposal = field(default_factory=Proposal)
     journal: CallJournal | None = None
     # QA's last word on the tests: "passed", "failed" or "timed out"; None when none ran
-    test_verdict: str | None = None
+    test_verdict: TestVerdict | None = None
     listeners: list[EventListener] = field(default_factory=list)
     _llms: dict[str, LLM] = field(default_factory=dict, init=False, repr=False)
 

@@ -6,16 +6,23 @@ Each one says what went wrong and what to do about it; none carries an API key.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
+
+from agents.redaction import redact
 
 
 class SoplsError(Exception):
     """Base of every error sopls raises on purpose.
 
-    `role` and `action` say where in the SOP it happened, when that is known.
+    `role` and `action` say where in the SOP it happened, when that is known. Its text passes
+    the redaction when it is made, since it reaches logs, run records and the editor.
     """
 
     role: str = ""
     action: str = ""
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*(redact(a) if isinstance(a, str) else a for a in args))
 
     def located(self, role: str, action: str) -> None:
         """Record where the error happened, unless a deeper layer already did."""

@@ -1,80 +1,89 @@
-"""A per-project virtual environment for a generated project's required packages.
+"""A package environment for a generated project, built without running anything it holds.
 
-The packages a generated project asks for go into its own venv, never the host's, so they
-cannot break sopls or leak host packages into the project's tests. The venv is reused across
-runs; a record of what is installed makes a repeated run with the same requirements free.
-When a package cannot be installed (no network, unknown name), it is named in `missing`
-so QA can report it instead of failing on an obscure import error.
+The requirement strings come from the model, so they are hostile input: only plain names from
+the package index with version specifiers are taken (no URLs, paths, `-e`, options, `@` or
+markers), and only wheels, so no `setup.py` runs. sopls's own pip downloads the wheels on the
+host, which reads their metadata and never their code; a fresh venv is then made and the wheels
+installed inside the sandbox, without network, with the venv as the only writable folder.
+
+The environment is `~/.sopls/envs/<hash>`, keyed by the exact normalised requirement set and the
+interpreter, so no name the model chose picks it. sopls never runs its interpreter outside the
+sandbox, and the tests see it read-only, so nothing planted there can run on the host.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
+import hashlib
 import json
 import os
 import re
+import shutil
 import signal
 import sys
-from collections.abc import Sequence
-from dataclasses import dataclass
+import sysconfig
+import tempfile
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from agents.errors import SoplsError
+from agents.sandbox import SandboxLimits, run_sandboxed
 
-RECORD_NAME = ".sopls-installed.json"
 _LOG_TAIL = 4_000
-_VENV_TIMEOUT = 120.0
-_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+_NAME = r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?"
+_SPEC = r"(?:===|==|!=|~=|<=|>=|<|>)\s*[A-Za-z0-9][A-Za-z0-9.*+!_-]*"
+_REQUIREMENT = re.compile(
+    rf"(?P<name>{_NAME})\s*"
+    rf"(?:\[\s*(?P<extras>{_NAME}(?:\s*,\s*{_NAME})*)\s*\])?\s*"
+    rf"(?P<specs>{_SPEC}(?:\s*,\s*{_SPEC})*)?"
+)
 _SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSWORD", re.IGNORECASE)
-_PIP_FLAGS = ("--disable-pip-version-check", "--no-input")
-
-# Run by the venv's interpreter: prints which of the given requirements are already satisfied.
-# pip's vendored `packaging` checks version specifiers; without it only bare names count.
-_CHECK_SCRIPT = """
-import json, sys
-from importlib import metadata
-try:
-    from pip._vendor.packaging.requirements import Requirement
-except ImportError:
-    Requirement = None
-found = []
-for text in json.loads(sys.argv[1]):
-    try:
-        if Requirement is None:
-            metadata.version(text)
-            found.append(text)
-            continue
-        req = Requirement(text)
-        version = metadata.version(req.name)
-        if req.specifier.contains(version, prereleases=True) and not req.marker:
-            found.append(text)
-    except Exception:
-        pass
-print(json.dumps(found))
-"""
+_PIP_FLAGS = ("--disable-pip-version-check", "--no-input", "--only-binary", ":all:")
 
 
 class ProjectEnvError(SoplsError):
-    """The project's virtual environment could not be created."""
+    """The project's environment could not be built from wheels that were found."""
 
     def __init__(self, command: Sequence[str], output: str) -> None:
         self.command = list(command)
         self.output = output
         super().__init__(
-            f"Could not create the project's virtual environment: `{' '.join(self.command)}` "
-            f"failed. Its output ends with:\n{output}"
+            f"Could not build the project's environment: `{' '.join(self.command)}` failed; "
+            f"fix or remove the requirement it names. Its output ends with:\n{output}"
         )
 
 
 @dataclass(frozen=True)
+class Requirements:
+    """The model's requirements split into the accepted (normalised) and the refused ones."""
+
+    accepted: list[str]
+    refused: list[str] = field(default_factory=list)
+
+    @property
+    def key(self) -> str:
+        """The environment's name: a hash of the exact set and of the interpreter it is for."""
+        identity = {
+            "requirements": sorted(self.accepted),
+            "python": sys.version,
+            "platform": sysconfig.get_platform(),
+        }
+        return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:24]
+
+
+@dataclass(frozen=True)
 class ProjectEnv:
-    """The project's interpreter and which requirements it has; `pip_runs` counts pip calls."""
+    """The environment's interpreter and what it holds; `pip_runs` counts pip calls, and
+    `missing` and `refused` name the requirements it does not hold."""
 
     python: Path
     installed: list[str]
     missing: list[str]
     log: str
+    refused: list[str] = field(default_factory=list)
     pip_runs: int = 0
 
 
@@ -83,30 +92,37 @@ def venv_python(venv_dir: Path) -> Path:
     return venv_dir / "bin" / "python"
 
 
-def normalise_requirements(requirements: Sequence[str]) -> list[str]:
-    """Clean the requirement strings a model wrote, and make sure pytest is among them.
+def default_envs_root() -> Path:
+    return Path.home() / ".sopls" / "envs"
+
+
+def normalise_requirements(requirements: Sequence[str]) -> Requirements:
+    """Check and normalise the requirement strings a model wrote, and add pytest.
 
     Blank lines, comments and standard-library modules (`os`, `json`, `curses`, ...) are
     dropped, since models often list imports as packages; duplicates keep their first place.
+    Anything but `name[extras] <specifiers>` is refused.
     """
-    result: list[str] = []
-    names: set[str] = set()
+    accepted: dict[str, str] = {}
+    refused: list[str] = []
     for raw in requirements:
         text = raw.split(" #", 1)[0].strip()
-        match = _NAME.match(text)
-        if not text or text.startswith("#") or match is None:
+        if not text or text.startswith("#"):
             continue
-        name = match.group(0)
+        match = _REQUIREMENT.fullmatch(text)
+        if match is None:
+            refused.append(text)
+            continue
+        name = match["name"]
         if name in sys.stdlib_module_names or name.lower() in sys.stdlib_module_names:
             continue
         key = _canonical(name)
-        if key in names:
-            continue
-        names.add(key)
-        result.append(text)
-    if "pytest" not in names:
-        result.append("pytest")
-    return result
+        extras = sorted({_canonical(e) for e in re.split(r"\s*,\s*", match["extras"] or "") if e})
+        specs = sorted(re.sub(r"\s+", "", spec) for spec in re.split(r",", match["specs"] or ""))
+        extra_text = f"[{','.join(extras)}]" if extras else ""
+        accepted.setdefault(key, f"{key}{extra_text}{','.join(s for s in specs if s)}")
+    accepted.setdefault("pytest", "pytest")
+    return Requirements(accepted=list(accepted.values()), refused=refused)
 
 
 def _canonical(name: str) -> str:
@@ -118,14 +134,14 @@ def _tail(text: str) -> str:
 
 
 def _pip_env() -> dict[str, str]:
-    """The host environment for pip (index, proxy and certificate settings), minus secrets."""
+    """The host environment for the download (index, proxy and certificates), minus secrets."""
     env = {name: value for name, value in os.environ.items() if not _SECRET_NAME.search(name)}
     env["PIP_NO_INPUT"] = "1"
     return env
 
 
-async def _run(argv: Sequence[str], seconds: float) -> tuple[int | None, str]:
-    """Run a command with combined output; None as exit code means it timed out."""
+async def _download(argv: Sequence[str], seconds: float) -> tuple[int | None, str]:
+    """Run sopls's own pip to download wheels; None as exit code means it timed out."""
     try:
         proc = await asyncio.create_subprocess_exec(
             *argv,
@@ -150,96 +166,142 @@ async def _run(argv: Sequence[str], seconds: float) -> tuple[int | None, str]:
     return proc.returncode, output.decode("utf-8", errors="replace")
 
 
-def _read_record(venv_dir: Path) -> set[str]:
-    try:
-        data = json.loads((venv_dir / RECORD_NAME).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return set()
-    installed = data.get("installed") if isinstance(data, dict) else None
-    return {item for item in installed or [] if isinstance(item, str)}
+async def _fetch_wheels(
+    wanted: Sequence[str], wheels: Path, deadline: float
+) -> tuple[list[str], list[str], int]:
+    """Download the wheels of `wanted` and their dependencies into `wheels`.
 
-
-def _write_record(venv_dir: Path, installed: set[str]) -> None:
-    record = {"installed": sorted(installed)}
-    (venv_dir / RECORD_NAME).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
-
-
-async def _create_venv(venv_dir: Path) -> None:
-    command = [sys.executable, "-m", "venv", str(venv_dir)]
-    code, output = await _run(command, _VENV_TIMEOUT)
-    if code != 0 or not venv_python(venv_dir).exists():
-        raise ProjectEnvError(command, _tail(output))
-    (venv_dir / RECORD_NAME).unlink(missing_ok=True)
-
-
-async def _already_satisfied(python: Path, requirements: list[str]) -> set[str]:
-    code, output = await _run([str(python), "-c", _CHECK_SCRIPT, json.dumps(requirements)], 60.0)
+    When the whole set fails, each requirement is tried alone so the ones at fault are named.
+    Returns (missing, logs, pip runs).
+    """
+    loop = asyncio.get_running_loop()
+    pip = [sys.executable, "-m", "pip", "download", *_PIP_FLAGS, "--dest", str(wheels)]
+    code, output = await _download([*pip, "--", *wanted], deadline - loop.time())
+    logs, missing, runs = [output], [], 1
     if code != 0:
-        return set()
-    with contextlib.suppress(ValueError):
-        return set(json.loads(output.strip().splitlines()[-1]))
-    return set()
+        for requirement in wanted:
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                missing.append(requirement)
+                logs.append(f"no time left to download {requirement}")
+                continue
+            runs += 1
+            code, output = await _download([*pip, "--", requirement], remaining)
+            logs.append(output)
+            if code != 0:
+                missing.append(requirement)
+    return missing, logs, runs
+
+
+async def _build(env_dir: Path, wheels: Path, wanted: Sequence[str], seconds: float) -> str:
+    """Make the venv and install the downloaded wheels, both inside the sandbox; no network,
+    the venv the only writable folder, the wheels read-only."""
+    limits = SandboxLimits(timeout=max(seconds, 1.0), output_limit=_LOG_TAIL)
+    offline = ("--no-index", "--no-cache-dir", "--find-links", str(wheels))
+    steps = (
+        [sys.executable, "-m", "venv", str(env_dir)],
+        [str(venv_python(env_dir)), "-m", "pip", "install", *_PIP_FLAGS, *offline, "--", *wanted],
+    )
+    logs: list[str] = []
+    for command in steps:
+        result = await run_sandboxed(
+            env_dir,
+            command,
+            limits=limits,
+            extra_env={"PIP_CONFIG_FILE": os.devnull},
+            read_only=[wheels],
+        )
+        logs.append(result.stdout + result.stderr)
+        if not result.ok:
+            raise ProjectEnvError(command, _tail("\n".join(logs)))
+    return "\n".join(logs)
+
+
+def _read_record(record: Path, wanted: Requirements) -> bool:
+    """Whether `record` says the environment holds exactly `wanted`."""
+    try:
+        data = json.loads(record.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(data, dict) and data.get("requirements") == wanted.accepted
+
+
+def _write_record(record: Path, wanted: Requirements) -> None:
+    temporary = record.with_suffix(".tmp")
+    temporary.write_text(json.dumps({"requirements": wanted.accepted}) + "\n", encoding="utf-8")
+    temporary.replace(record)
+
+
+@contextlib.asynccontextmanager
+async def _locked(path: Path) -> AsyncIterator[None]:
+    """Hold an exclusive lock on `path`, so two runs never build the same environment at once."""
+    lock = await asyncio.to_thread(open, path, "w")
+    try:
+        await asyncio.to_thread(fcntl.flock, lock, fcntl.LOCK_EX)
+        yield
+    finally:
+        lock.close()
 
 
 async def ensure_project_env(
-    venv_dir: Path,
     requirements: Sequence[str],
     *,
-    timeout: float = 300.0,  # noqa: ASYNC109 - one budget shared by the venv's pip runs
+    root: Path | None = None,
+    timeout: float = 300.0,  # noqa: ASYNC109 - one budget shared by the downloads and the build
 ) -> ProjectEnv:
-    """Make `venv_dir` a venv holding `requirements` (plus pytest), installing only what lacks.
+    """The environment holding `requirements` (plus pytest), built once per requirement set.
 
-    The venv is a plain one (no system site-packages). Requirements recorded as installed, or
-    found installed by the venv's interpreter, are not passed to pip; when nothing is left pip
-    is not run at all. If the batch install fails, each requirement is tried alone and those
-    that still fail are returned in `missing`. `timeout` bounds all pip work of this call.
-    Raises ProjectEnvError when the venv itself cannot be created.
+    Refused requirements are returned in `refused` and nothing is built for them. An
+    environment already built (its record beside it, written by sopls once the build ended)
+    is used as it is. Requirements whose wheels cannot be downloaded (no network, unknown name,
+    no wheel) are returned in `missing` and nothing is built. `timeout` bounds all pip work.
+    Raises ProjectEnvError when the downloaded wheels cannot be installed.
     """
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     wanted = normalise_requirements(requirements)
-    python = venv_python(venv_dir)
-    if not python.exists():
-        await _create_venv(venv_dir)
-    recorded = _read_record(venv_dir)
-    pending = [req for req in wanted if req not in recorded]
-    if pending:
-        found = await _already_satisfied(python, pending)
-        recorded |= found
-        pending = [req for req in pending if req not in found]
-    if not pending:
-        _write_record(venv_dir, recorded)
+    root = root if root is not None else default_envs_root()
+    env_dir = root / wanted.key
+    python = venv_python(env_dir)
+    if wanted.refused:
         return ProjectEnv(
             python=python,
-            installed=wanted,
+            installed=[],
             missing=[],
-            log=f"already installed: {', '.join(wanted)}; pip not run",
+            refused=wanted.refused,
+            log="refused (not a plain package name with versions): " + ", ".join(wanted.refused),
         )
-
-    pip = [str(python), "-m", "pip", "install", *_PIP_FLAGS]
-    logs: list[str] = []
-    pip_runs = 1
-    code, output = await _run([*pip, *pending], deadline - loop.time())
-    logs.append(output)
-    failed: list[str] = []
-    if code != 0:
-        for req in pending:
-            remaining = deadline - loop.time()
-            if remaining <= 0:
-                failed.append(req)
-                logs.append(f"no time left to install {req}")
-                continue
-            pip_runs += 1
-            code, output = await _run([*pip, req], remaining)
-            logs.append(output)
-            if code != 0:
-                failed.append(req)
-    recorded |= {req for req in pending if req not in failed}
-    _write_record(venv_dir, recorded)
+    record = root / f"{wanted.key}.json"
+    await asyncio.to_thread(root.mkdir, parents=True, exist_ok=True)
+    async with _locked(root / f"{wanted.key}.lock"):
+        if await asyncio.to_thread(_read_record, record, wanted):
+            return ProjectEnv(
+                python=python,
+                installed=wanted.accepted,
+                missing=[],
+                log=f"already built for {', '.join(wanted.accepted)}; pip not run",
+            )
+        await asyncio.to_thread(shutil.rmtree, env_dir, ignore_errors=True)
+        wheels = Path(await asyncio.to_thread(tempfile.mkdtemp, dir=root, prefix=".wheels-"))
+        try:
+            missing, logs, runs = await _fetch_wheels(wanted.accepted, wheels, deadline)
+            if missing:
+                return ProjectEnv(
+                    python=python,
+                    installed=[req for req in wanted.accepted if req not in missing],
+                    missing=missing,
+                    log=_tail("\n".join(logs)),
+                    pip_runs=runs,
+                )
+            await asyncio.to_thread(env_dir.mkdir)
+            logs.append(await _build(env_dir, wheels, wanted.accepted, deadline - loop.time()))
+            await asyncio.to_thread(_write_record, record, wanted)
+        finally:
+            await asyncio.to_thread(shutil.rmtree, wheels, ignore_errors=True)
     return ProjectEnv(
         python=python,
-        installed=[req for req in wanted if req not in failed],
-        missing=failed,
+        installed=wanted.accepted,
+        missing=[],
         log=_tail("\n".join(logs)),
-        pip_runs=pip_runs,
+        pip_runs=runs + 1,
     )

@@ -3,12 +3,14 @@
 A run never writes the workspace. It collects create/modify/delete entries with the full text
 before and after, which the language server turns into a WorkspaceEdit and the CLI (or a test
 sandbox) applies with `Proposal.write_to`.
+
+A path a model names is checked where it enters (`safe_relative_path`); the proposal itself holds
+only paths `proposal_path` accepts, and checks each one again against the disk when it is written.
 """
 
 from __future__ import annotations
 
 import os
-import secrets
 import stat
 from collections.abc import Iterable
 from enum import StrEnum
@@ -17,7 +19,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
 from agents.errors import SoplsError
-from agents.paths import UnsafePathError, safe_relative_path
+from agents.paths import UnsafePathError, proposal_path, temporary_name
 
 
 class UnknownPathError(SoplsError, KeyError):
@@ -60,7 +62,7 @@ class FileChange(BaseModel):
     def _safe_path(cls, value: str) -> str:
         # Pydantic reports only ValueError as a validation error, e.g. when loading run.json.
         try:
-            return safe_relative_path(value)
+            return proposal_path(value)
         except UnsafePathError as exc:
             raise ValueError(str(exc)) from exc
 
@@ -104,7 +106,7 @@ class Proposal(BaseModel):
         return [change.path for change in self.files]
 
     def get(self, path: str) -> FileChange | None:
-        key = safe_relative_path(path)
+        key = proposal_path(path)
         return next((change for change in self.files if change.path == key), None)
 
     def text_of(self, path: str) -> str | None:
@@ -118,7 +120,7 @@ class Proposal(BaseModel):
         `before` is the file's current text, None when it does not exist yet. Once a path is in
         the proposal its original `before` is kept, so repeated edits stay one diff against disk.
         """
-        key = safe_relative_path(path)
+        key = proposal_path(path)
         existing = self.get(key)
         if existing is not None:
             before = existing.before
@@ -131,7 +133,7 @@ class Proposal(BaseModel):
 
     def delete(self, path: str, *, before: str, role: str = "") -> None:
         """Propose removing `path`, whose current text is `before`."""
-        key = safe_relative_path(path)
+        key = proposal_path(path)
         existing = self.get(key)
         if existing is not None:
             if existing.before is None:
@@ -150,7 +152,7 @@ class Proposal(BaseModel):
         known = self.paths()
         wanted: set[str] = set()
         for path in paths:
-            key = safe_relative_path(path)
+            key = proposal_path(path)
             if key not in known:
                 raise UnknownPathError(path, known)
             wanted.add(key)
@@ -162,7 +164,7 @@ class Proposal(BaseModel):
         Every path is checked first, so one unsafe or conflicting path means nothing is written.
         Each file is replaced atomically, so a crash never leaves half a file behind.
         """
-        planned = [(safe_relative_path(change.path, root), change) for change in self.files]
+        planned = [(proposal_path(change.path, root), change) for change in self.files]
         _check_conflicts(root, planned)
         done: list[Path] = []
         for relative, change in planned:
@@ -219,7 +221,7 @@ def _atomic_write(target: Path, text: str) -> None:
     The temporary file is opened with the usual 0o666 so the umask applies as for any new file;
     an existing file keeps its permission bits (e.g. an executable script stays executable).
     """
-    temporary = target.with_name(f".{target.name}.{secrets.token_hex(6)}.tmp")
+    temporary = target.with_name(temporary_name(target.name))
     descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
         with os.fdopen(descriptor, "wb") as handle:

@@ -2,7 +2,9 @@
 
 The run's folder holds its record, checkpoints and call journal. Resuming rebuilds the team and
 replays every stored call from the journal, so it continues after the last finished call without
-paying for anything twice.
+paying for anything twice. A run whose result must be written somewhere (the command line writes
+the project) is `completed` only once it is; until then it is `unwritten`, and can be written
+later from its stored proposal without replaying anything.
 """
 
 from __future__ import annotations
@@ -20,10 +22,14 @@ from agents.config import Settings
 from agents.context import Context
 from agents.cost import CallRecord, CostManager, CostTotals
 from agents.documents import DOCUMENT_KINDS, PRD
+from agents.errors import SoplsError
 from agents.events import EventListener, RunEvent
 from agents.llm.journal import CallJournal
 from agents.llm.local_model import with_local_model
 from agents.message import Message
+from agents.paths import read_inside
+from agents.proposal import Proposal
+from agents.redaction import redact
 from agents.role import Role
 from agents.roles import Architect, Engineer, ProductManager, ProjectManager, QaEngineer
 from agents.roles.repository_change import LEGACY_CODE_BUDGET
@@ -35,11 +41,15 @@ logger = logging.getLogger("sopls.run")
 
 README_LINES = 40  # of a repository's README in the roles' context
 
+# Puts a finished run's proposal in place (the command line writes the project); raises to refuse.
+ResultWriter = Callable[[RunRecord, Proposal], None]
+
 
 def build_team(options: RunOptions, context: Context) -> Team:
     """The company for these options: QA alone to (re)write one file's tests; the Engineer
     straight away for a bug; otherwise the document roles first, the Engineer when implementing;
-    QA on request."""
+    QA on request. The budget is the context's: `execute` sets it from the options (0 is
+    allowed there: the run stops before its first call)."""
     qa = QaEngineer(
         max_test_rounds=options.max_test_rounds,
         test_timeout=options.test_timeout,
@@ -58,7 +68,6 @@ def build_team(options: RunOptions, context: Context) -> Team:
             roles += [engineer, qa] if options.run_tests else [engineer]
     team = Team(context)
     team.hire(roles)
-    team.invest(options.investment)
     return team
 
 
@@ -80,10 +89,18 @@ async def _read_repository(context: Context, root: Path, requirement: str) -> No
             files = index.refresh().files
             layout = sorted({str(Path(p).parent) for p in index.files()} - {"."})
             parts = [f"{files} source files; folders: {', '.join(layout) or '(top level only)'}"]
-            readme = next((p for p in root.glob("README*") if p.is_file()), None)
+            readme = next(
+                (
+                    (path.name, text)
+                    for path in sorted(root.glob("README*"))
+                    if (text := read_inside(root, path.name)) is not None
+                ),
+                None,
+            )
             if readme is not None:
-                lines = readme.read_text(encoding="utf-8", errors="replace").splitlines()
-                parts.append(f"{readme.name} (start):\n" + "\n".join(lines[:README_LINES]))
+                name, text = readme
+                lines = text.splitlines()
+                parts.append(f"{name} (start):\n" + "\n".join(lines[:README_LINES]))
             parts.append(index.context(requirement, (), LEGACY_CODE_BUDGET))
             return "\n\n".join(parts)
         finally:
@@ -146,8 +163,15 @@ async def execute(
     *,
     listeners: Iterable[EventListener] = (),
     call_observers: Iterable[Callable[[CallRecord], None]] = (),
+    write: ResultWriter | None = None,
+    claim_project: Callable[[Path], None] | None = None,
 ) -> tuple[RunRecord, Context]:
-    """Run (or resume) the run in `folder` to its end; the record is saved whatever happens."""
+    """Run (or resume) the run in `folder` to its end; the record is saved whatever happens.
+
+    `write`, when given, puts the result in place before the run counts as completed (see
+    `write_result`). `claim_project` gets the project folder as soon as the PRD names it (a new
+    run given no folder), before any later call is paid; it raises to stop the run there.
+    """
     key = settings.llm.api_key.get_secret_value() if settings.llm.api_key else ""
     previous = record.cost
     cost = CostManager(
@@ -174,7 +198,16 @@ async def execute(
             record.cost = RunCost.of(cost.totals)
             folder.save(record)
 
-    context.listeners.extend([failures, checkpoint, *listeners])
+    def name_project(event: RunEvent) -> None:
+        prd = context.documents.get(PRD)
+        if event.status != "finished" or record.project_name is not None or prd is None:
+            return
+        record.project_name = record.options.project_name or prd.project_name
+        folder.save(record)
+        if claim_project is not None and record.target is None:
+            claim_project(folder.project_root(record))
+
+    context.listeners.extend([failures, checkpoint, *listeners, name_project])
     record.status = "running"
     record.error = None
     folder.save(record)
@@ -199,15 +232,34 @@ async def execute(
         role, action = getattr(exc, "role", ""), getattr(exc, "action", "")
         if not (role or action) and failures.event is not None:
             role, action = failures.event.role, failures.event.action
-        error = RunError(role=role, action=action, message=str(exc) or type(exc).__name__)
+        error = RunError(role=role, action=action, message=redact(str(exc)) or type(exc).__name__)
         _finish(folder, record, context, failures, "failed", error)
         return record, context
     if outcome.status == "budget_exceeded":
         error = RunError(message=outcome.error or "the budget is spent")
         _finish(folder, record, context, failures, "budget_exceeded", error)
-    else:
+    elif write is None:
         _finish(folder, record, context, failures, "completed", None)
+    else:
+        _finish(folder, record, context, failures, "unwritten", None)
+        write_result(folder, record, context.proposal, write)
     return record, context
+
+
+def write_result(
+    folder: RunFolder, record: RunRecord, proposal: Proposal, write: ResultWriter
+) -> None:
+    """Write a finished run's result and only then mark it completed; a failure keeps it
+    `unwritten` with the reason, so it can be written again without replaying a call."""
+    try:
+        write(record, proposal)
+    except (SoplsError, OSError) as exc:
+        record.status = "unwritten"
+        record.error = RunError(action="write", message=str(exc))
+    else:
+        record.status = "completed"
+        record.error = None
+    folder.save(record)
 
 
 def _finish(
@@ -224,5 +276,6 @@ def _finish(
     record.error = error
     record.cost = RunCost.of(context.cost.totals)
     record.file_errors = dict(failures.files)
+    record.test_verdict = context.test_verdict
     folder.checkpoint(context)
     folder.save(record)

@@ -7,25 +7,32 @@ moment leaves the last complete state behind.
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_core import PydanticCustomError
 
-from agents.context import Context
+from agents.context import Context, TestVerdict
 from agents.cost import CostTotals
 from agents.errors import SoplsError
+from agents.proposal import Proposal
 
-RunStatus = Literal["running", "completed", "failed", "cancelled", "budget_exceeded"]
+# "unwritten": the work is done and stored, but the command line could not write the project yet
+RunStatus = Literal["running", "unwritten", "completed", "failed", "cancelled", "budget_exceeded"]
+PROJECT_NAME_MAX = 64  # characters: a folder name well inside every file system's limit
+_PROJECT_NAME = re.compile(r"[a-z][a-z0-9_]*")
+M = TypeVar("M", bound=BaseModel)
 
 
 class RunOptions(BaseModel):
     """What the user asked for; the same keys as the CLI flags and the editor commands."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
     idea: str
     # a new project, or a feature or a bug in the existing repository at `target` ("change":
@@ -35,7 +42,7 @@ class RunOptions(BaseModel):
     reqa_file: str | None = None
     commit: bool = False  # commit the change to the repository (command line only)
     test_output: str = ""  # a bug's failing test output, when given
-    investment: float = Field(3.0, gt=0)
+    investment: float = Field(3.0, ge=0, allow_inf_nan=False)
     n_round: int = Field(5, ge=1)
     code_review: bool = True
     code_review_k: int = Field(2, ge=1)
@@ -52,6 +59,20 @@ class RunOptions(BaseModel):
         if not value.strip():
             raise ValueError("the idea is empty: say what to build")
         return value.strip()
+
+    @field_validator("project_name")
+    @classmethod
+    def _folder_name(cls, value: str | None) -> str | None:
+        if value is not None and not (
+            _PROJECT_NAME.fullmatch(value) and len(value) <= PROJECT_NAME_MAX
+        ):
+            raise PydanticCustomError(
+                "project_name",
+                "{value!r} is not a project name: use snake_case letters, digits and _, "
+                "starting with a letter, at most {limit} characters (e.g. snake_game)",
+                {"value": value[:80], "limit": PROJECT_NAME_MAX},
+            )
+        return value
 
 
 class RunCost(BaseModel):
@@ -87,12 +108,21 @@ class RunRecord(BaseModel):
     project_name: str | None = None
     target: str | None = Field(None, description="the project folder, when the user named one")
     file_errors: dict[str, str] = Field(default_factory=dict)
+    test_verdict: TestVerdict | None = None
     created: datetime = Field(default_factory=lambda: datetime.now(UTC))
     updated: datetime = Field(default_factory=lambda: datetime.now(UTC))
 
 
 class RunNotFoundError(SoplsError):
     """A run folder that does not exist or holds no `run.json`."""
+
+
+class BrokenRunError(SoplsError):
+    """A run file that cannot be read: truncated, not JSON, or written by something else."""
+
+
+class RunFolderLinkError(SoplsError):
+    """The folder runs would be kept in is a symlink, which could lead anywhere."""
 
 
 def write_atomic(path: Path, text: str) -> None:
@@ -120,17 +150,30 @@ class RunFolder:
 
     @classmethod
     def create(
-        cls, workspace: Path, options: RunOptions, *, target: Path | None = None
+        cls,
+        workspace: Path,
+        options: RunOptions,
+        *,
+        target: Path | None = None,
+        run_id: str | None = None,
     ) -> tuple[RunFolder, RunRecord]:
         """A new run under `<target or workspace>/.sopls/runs/<id>`.
 
         `target` is the project folder when the user named one; otherwise the project will be
-        `<workspace>/<project_name>`, known once the PRD names it.
+        `<workspace>/<project_name>`, known once the PRD names it. `run_id` is given when the
+        caller needed it before the folder existed (e.g. to lock the target in its name).
         """
         record = RunRecord(
-            id=new_run_id(), options=options, target=str(target.resolve()) if target else None
+            id=run_id or new_run_id(),
+            options=options,
+            target=str(target.resolve()) if target else None,
         )
         home = (target or workspace).resolve()
+        if (home / ".sopls").is_symlink():
+            raise RunFolderLinkError(
+                f"{home / '.sopls'} is a symbolic link, so run state would be written elsewhere; "
+                "remove the link and try again."
+            )
         folder = cls(home / ".sopls" / "runs" / record.id)
         folder.save(record)
         return folder, record
@@ -150,7 +193,12 @@ class RunFolder:
                 f"{path} is not a run folder (no run.json); pass the folder of a run, "
                 "e.g. <project>/.sopls/runs/<id>"
             )
-        return folder, RunRecord.model_validate_json(folder.record_path.read_text("utf-8"))
+        return folder, _read(folder.record_path, RunRecord)
+
+    def proposal(self) -> Proposal:
+        """The proposal of the last checkpoint (empty before the first one)."""
+        path = self.path / "proposal.json"
+        return _read(path, Proposal) if path.is_file() else Proposal()
 
     @property
     def record_path(self) -> Path:
@@ -179,3 +227,21 @@ class RunFolder:
             write_atomic(base.with_suffix(".json"), text)
             write_atomic(base.with_suffix(".md"), document.to_markdown() + "\n")
             self._written[document.doc_name] = text
+
+
+def _read(path: Path, model: type[M]) -> M:
+    """`path` as `model`, or one line saying that the file is broken and what to do."""
+    try:
+        return model.model_validate_json(path.read_bytes())
+    except OSError as exc:
+        reason = exc.strerror or "it cannot be read"
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        if first["type"] == "json_invalid":
+            reason = "it is not complete JSON"
+        else:
+            where = ".".join(str(part) for part in first["loc"]) or "the top level"
+            reason = f"it is not a sopls {path.stem} file ({where}: {first['msg']})"
+    raise BrokenRunError(
+        f"{path} cannot be used: {reason}. Restore it from a copy, or start a new run."
+    ) from None

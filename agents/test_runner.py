@@ -23,7 +23,7 @@ from typing import Literal
 
 from agents.errors import ConfigError
 from agents.proposal import Proposal
-from agents.sandbox import SandboxLimits, SandboxResult, run_on_copy
+from agents.sandbox import Containment, SandboxLimits, SandboxResult, run_on_copy
 
 TestKind = Literal["pytest", "npm", "go", "cargo", "custom"]
 
@@ -59,6 +59,8 @@ class TestOutcome:
     timed_out: bool
     failed_tests: frozenset[str]
     output: str
+    containment: Containment = "none"
+    sandbox_notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -106,6 +108,7 @@ class ChangeReport:
             "",
             f"- Before the change: {_describe(self.before)}",
             f"- With the change: {_describe(self.after)}",
+            f"- Sandbox: {self.after.containment}. {' '.join(self.after.sandbox_notes)}".rstrip(),
             "",
             f"**Verdict:** {self._verdict()}",
         ]
@@ -218,7 +221,10 @@ async def run_repository_tests(
     interpreter) is put first on PATH in both.
     """
     argv = run_argv(command)
-    run = partial(run_on_copy, limits=limits, extra_env=_toolchain_env(command), python=python)
+    toolchain = _toolchain_env(command)
+    # The toolchain's folders (rustup's toolchains, the module caches) are seen read-only.
+    folders = [Path(value) for value in toolchain.values() if os.path.isabs(value)]
+    run = partial(run_on_copy, limits=limits, extra_env=toolchain, python=python, read_only=folders)
     before, after = await asyncio.gather(run(root, None, argv), run(root, proposal, argv))
     return ChangeReport(
         command=command,
@@ -282,6 +288,8 @@ def _outcome(result: SandboxResult, kind: TestKind, copy_root: Path) -> TestOutc
         timed_out=result.timed_out,
         failed_tests=names,
         output=output,
+        containment=result.containment,
+        sandbox_notes=result.notes,
     )
 
 

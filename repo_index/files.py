@@ -9,6 +9,11 @@ ignores and a simple reading of its top-level `.gitignore`.
 Both paths apply the same filters: a known language, no vendored or hidden folder in the path, at
 most `MAX_FILE_BYTES`, and the file must exist. Sizes are taken from `stat`, so discovery reads no
 file contents; `read_source` then rejects binaries and minified or generated code.
+
+Symlinks are never followed, wherever they point. One to a file outside the workspace would put
+that file (a key, another project) into the map and the prompts; one inside names a file that
+is indexed under its own path already. A checkout holds no path beyond a linked folder and the
+walk enters none, so the last component is what is checked (`lstat`, `O_NOFOLLOW` to read).
 """
 
 from __future__ import annotations
@@ -75,8 +80,8 @@ def discover(root: Path) -> list[SourceFile]:
         if index_language_for_path(rel) is None or _in_skipped_dir(rel):
             continue
         try:
-            info = os.stat(os.path.join(base, rel))
-        except OSError:  # deleted but still tracked, or a dangling link
+            info = os.lstat(os.path.join(base, rel))
+        except OSError:  # deleted but still tracked
             continue
         if stat.S_ISREG(info.st_mode) and info.st_size <= MAX_FILE_BYTES:
             files.append(SourceFile(rel, info.st_size, info.st_mtime_ns))
@@ -88,7 +93,8 @@ def read_source(root: Path, file: SourceFile) -> bytes | None:
     """The bytes of `file`, or None when it cannot be read or is binary, minified or too big."""
     path = os.path.join(os.fspath(root), file.path)
     try:
-        with open(path, "rb") as handle:
+        # the file may have been replaced by a symlink since it was discovered
+        with os.fdopen(os.open(path, os.O_RDONLY | os.O_NOFOLLOW), "rb") as handle:
             data = handle.read(MAX_FILE_BYTES + 1)
     except OSError as exc:
         logger.warning("cannot read %s: %s", file.path, exc)

@@ -175,8 +175,13 @@ class RepoIndex:
         return tags.definitions if tags is not None else ()
 
     def text(self, path: str) -> str | None:
+        """A file's text; None for a symlink or a path outside the root, whose content must not
+        reach a prompt."""
+        file = self.root / path
         try:
-            return (self.root / path).read_text(encoding="utf-8", errors="replace")
+            if file.is_symlink() or not file.resolve().is_relative_to(self.root.resolve()):
+                return None
+            return file.read_text(encoding="utf-8", errors="replace")
         except OSError:
             return None
 

@@ -6,13 +6,34 @@ A bad or missing field becomes a JSON-RPC InvalidParams error that names the fie
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 from pydantic.alias_generators import to_camel
 from pygls.exceptions import JsonRpcInvalidParams
 
+from agents.paths import UnsafePathError, proposal_path
+from agents.run_registry import RUN_ID_FORM, is_run_id
+
 ApplyMode = Literal["confirm", "auto", "none"]
+
+
+def _run_id(value: str) -> str:
+    """A run id names one folder inside a runs folder, so it can never be a path."""
+    if not is_run_id(value):
+        raise ValueError(f"{RUN_ID_FORM}; sopls.listRuns shows the runs")
+    return value
+
+
+def _proposal_path(value: str) -> str:
+    try:
+        return proposal_path(value)
+    except UnsafePathError as exc:
+        raise ValueError(exc.reason) from None
+
+
+RunId = Annotated[str, AfterValidator(_run_id)]
+ProposalPath = Annotated[str, AfterValidator(_proposal_path)]
 
 A = TypeVar("A", bound="CommandArguments")
 
@@ -22,7 +43,7 @@ class CommandArguments(BaseModel):
 
 
 class RunArguments(CommandArguments):
-    investment: float | None = Field(None, gt=0)
+    investment: float | None = Field(None, ge=0, allow_inf_nan=False)
     n_round: int | None = Field(None, ge=1)
     code_review: bool | None = None
     run_tests: bool | None = None
@@ -67,18 +88,18 @@ class FixBugArguments(RepositoryArguments):
 
 
 class ResumeRunArguments(CommandArguments):
-    run_id: str = Field(min_length=1)
-    investment: float | None = Field(None, gt=0)
+    run_id: RunId
+    investment: float | None = Field(None, ge=0, allow_inf_nan=False)
     apply: ApplyMode = "confirm"
 
 
 class ApplyRunArguments(CommandArguments):
-    run_id: str = Field(min_length=1)
-    paths: list[str] | None = None
+    run_id: RunId
+    paths: list[ProposalPath] | None = None
 
 
 class RunIdArguments(CommandArguments):
-    run_id: str = Field(min_length=1)
+    run_id: RunId
 
 
 def parse_arguments(model: type[A], arguments: Sequence[Any]) -> A:

@@ -11,6 +11,7 @@ from typing import Annotated, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from agents.errors import SoplsError
 
@@ -44,7 +45,8 @@ def _init_config() -> None:
 
     path = write_default_config()
     out.print(
-        f"Wrote {path}. Put your model and endpoint there; keep the API key in OPENAI_API_KEY."
+        f"Wrote {escape(str(path))}. Put your model and endpoint there; "
+        "keep the API key in OPENAI_API_KEY."
     )
 
 
@@ -74,10 +76,10 @@ def _guard(step: Callable[[], T]) -> T:
     try:
         return step()
     except CliError as exc:
-        err.print(f"sopls: {exc}")
+        err.print(f"sopls: {escape(str(exc))}")
         raise typer.Exit(2) from None
     except SoplsError as exc:
-        err.print(f"sopls: {exc}")
+        err.print(f"sopls: {escape(str(exc))}")
         raise typer.Exit(1) from None
 
 
@@ -85,7 +87,11 @@ def _guard(step: Callable[[], T]) -> T:
 def startup(
     idea: Annotated[str | None, typer.Argument(help="what to build, in one line")] = None,
     investment: Annotated[
-        float | None, typer.Option(help=f"USD the run may spend [default: {DEFAULT_INVESTMENT}]")
+        float | None,
+        typer.Option(
+            help=f"USD the run may spend, 0 or more [default: {DEFAULT_INVESTMENT}]; "
+            "with --recover-path, the new total"
+        ),
     ] = None,
     n_round: Annotated[int, typer.Option(help="rounds of team work")] = 5,
     code_review: Annotated[bool, typer.Option(help="review each file (LGTM/LBTM)")] = True,
@@ -93,7 +99,11 @@ def startup(
     implement: Annotated[bool, typer.Option(help="write code, not only documents")] = True,
     project_name: Annotated[str | None, typer.Option(help="snake_case project name")] = None,
     project_path: Annotated[
-        Path | None, typer.Option(help="project folder [default: ./workspace/<project_name>]")
+        Path | None,
+        typer.Option(
+            help="project folder, new or empty [default: ./workspace/<project_name>]; "
+            "with --recover-path, where a new project not yet written goes instead"
+        ),
     ] = None,
     max_auto_summarize_code: Annotated[
         int, typer.Option(help="rewrite rounds driven by the code summary (-1: until done)")
@@ -140,12 +150,16 @@ def startup(
     if reqa_file is not None:
         options |= {"mode": "reqa", "reqa_file": reqa_file, "commit": commit, "run_tests": True}
         idea = idea or f"tests for {reqa_file}"
-    folder, record, settings = _guard(
+    started = _guard(
         lambda: company.prepare(
             idea, options, project_path, recover_path, investment, allow_dirty=allow_dirty
         )
     )
-    raise typer.Exit(_guard(lambda: company.run(folder, record, settings, out, err)))
+    try:
+        code = _guard(lambda: company.run(started, out, err))
+    finally:
+        started.release()
+    raise typer.Exit(code)
 
 
 @app.command()
@@ -181,7 +195,7 @@ def index(
     from repo_index.index import RepoIndex
 
     if not path.is_dir():
-        err.print(f"sopls: {path} is not a folder; pass the workspace to index")
+        err.print(f"sopls: {escape(str(path))} is not a folder; pass the workspace to index")
         raise typer.Exit(2)
     if budget < 0:
         err.print("sopls: --budget must be zero or more tokens")

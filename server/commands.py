@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from lsprotocol import types
+from pydantic import ValidationError
+from pydantic.alias_generators import to_camel
 from pygls.exceptions import JsonRpcInvalidParams
 
 from agents.run_state import RunRecord
@@ -16,6 +18,7 @@ from server.arguments import (
     ResumeRunArguments,
     RunArguments,
     RunIdArguments,
+    describe,
     parse_arguments,
 )
 from server.language_server import (
@@ -25,6 +28,7 @@ from server.language_server import (
     new_run,
     run_result,
 )
+from server.runs import UnreadableRun
 
 SERVER = SoplsLanguageServer()
 
@@ -91,8 +95,12 @@ async def resume_run(server: SoplsLanguageServer, *arguments: Any) -> dict[str, 
     folder, record = server.runs.open(args.run_id, server.workspace_root)
     if record.status == "completed":
         raise JsonRpcInvalidParams(f"runId: run {args.run_id!r} is already completed")
+    server.runs.project_root(folder, record)  # refused before any call is paid for
     if args.investment is not None:
-        record.options.investment = args.investment
+        try:
+            record.options.investment = args.investment
+        except ValidationError as exc:
+            raise JsonRpcInvalidParams(f"invalid arguments: {describe(exc, to_camel)}") from None
     return await server.run(folder, record, args.apply)
 
 
@@ -109,25 +117,36 @@ async def apply_run(server: SoplsLanguageServer, *arguments: Any) -> dict[str, A
     if unknown:
         raise JsonRpcInvalidParams(f"paths: not in run {args.run_id!r}: {', '.join(unknown)}")
     applied = await server.apply(
-        proposal, folder.project_root(record), confirm=False, label=record.id, paths=args.paths
+        proposal,
+        server.runs.project_root(folder, record),
+        confirm=False,
+        label=record.id,
+        paths=args.paths,
     )
     return {"runId": record.id, "applied": applied, "paths": args.paths or proposal.paths()}
 
 
 @SERVER.command(LIST_RUNS)
 def list_runs(server: SoplsLanguageServer, *arguments: Any) -> list[dict[str, Any]]:
-    return [
-        {
-            "runId": record.id,
-            "status": _status(server, record),
-            "requirement": record.options.idea,
-            "projectName": record.project_name,
-            "cost": {"usd": record.cost.usd, "calls": record.cost.calls},
-            "created": record.created.isoformat(),
-            "updated": record.updated.isoformat(),
+    return [_listing(server, run) for run in server.runs.records(server.workspace_root)]
+
+
+def _listing(server: SoplsLanguageServer, run: RunRecord | UnreadableRun) -> dict[str, Any]:
+    if isinstance(run, UnreadableRun):
+        return {
+            "runId": run.run_id,
+            "status": "unreadable",
+            "error": {"role": "", "action": "", "message": run.reason},
         }
-        for record in server.runs.records(server.workspace_root)
-    ]
+    return {
+        "runId": run.id,
+        "status": _status(server, run),
+        "requirement": run.options.idea,
+        "projectName": run.project_name,
+        "cost": {"usd": run.cost.usd, "calls": run.cost.calls},
+        "created": run.created.isoformat(),
+        "updated": run.updated.isoformat(),
+    }
 
 
 @SERVER.command(GET_RUN)
@@ -135,7 +154,8 @@ def get_run(server: SoplsLanguageServer, *arguments: Any) -> dict[str, Any]:
     """A stored run as a run command answers it, so an editor can review it later."""
     args = parse_arguments(RunIdArguments, arguments)
     folder, record = server.runs.open(args.run_id, server.workspace_root)
-    result = run_result(record, load_proposal(folder), folder.project_root(record), applied=False)
+    root = server.runs.project_root(folder, record)
+    result = run_result(record, load_proposal(folder), root, applied=False)
     del result["applied"]  # the server does not know what the editor did with the edit since
     result["status"] = _status(server, record)
     return result

@@ -9,7 +9,6 @@ the progress, or `sopls.cancelRun` cancels the task (pygls alone answers a cance
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import uuid
 from importlib.metadata import version
@@ -24,15 +23,17 @@ from pygls.lsp.server import LanguageServer
 from pygls.uris import to_fs_path
 
 from agents.config import Settings, load_settings
-from agents.errors import ConfigError
+from agents.documents import DOCUMENT_KINDS
+from agents.errors import ConfigError, SoplsError
 from agents.llm.local_model import local_model_file, offline_notice
 from agents.proposal import Proposal
 from agents.run import execute
+from agents.run_registry import RunRegistry, runs_folder
 from agents.run_state import RunFolder, RunOptions, RunRecord
 from server.arguments import ApplyMode, describe
 from server.progress import RunProgress
 from server.protocol import SoplsProtocol
-from server.runs import RunManager
+from server.runs import RunManager, UnreadableRunError, run_project_root
 from server.settings import client_overrides, resolve
 from server.workspace_edit import build_workspace_edit
 
@@ -138,9 +139,13 @@ class SoplsLanguageServer(LanguageServer):
         else:
             record, context = task.result()
             proposal = context.proposal
-        root = folder.project_root(record)
+        root: Path | None = None
+        try:
+            root = run_project_root(folder, record)
+        except UnreadableRunError as exc:
+            self.warn(f"nothing is applied: {exc}")
         applied = False
-        if record.status == "completed" and apply != "none":
+        if root is not None and record.status == "completed" and apply != "none":
             applied = await self.apply(proposal, root, confirm=apply == "confirm", label=record.id)
         if record.status == "failed" and record.error is not None:
             where = "/".join(p for p in (record.error.role, record.error.action) if p)
@@ -166,7 +171,7 @@ class SoplsLanguageServer(LanguageServer):
         """Send the proposal as a `workspace/applyEdit`, in the change kinds the client knows."""
         capabilities = self.client_capabilities
         if capabilities.workspace is None or not capabilities.workspace.apply_edit:
-            self._warn("the client does not accept workspace edits; the files are in the result")
+            self.warn("the client does not accept workspace edits; the files are in the result")
             return False
         versions = {uri: doc.version or 0 for uri, doc in self.workspace.text_documents.items()}
         plan = build_workspace_edit(
@@ -174,14 +179,14 @@ class SoplsLanguageServer(LanguageServer):
         )
         if plan.skipped:
             reasons = "; ".join(f"{path}: {why}" for path, why in plan.skipped.items())
-            self._warn(f"not applied, the files stay in the run's result: {reasons}")
+            self.warn(f"not applied, the files stay in the run's result: {reasons}")
         if plan.edit is None:
             return False
         answer = await self.workspace_apply_edit_async(
             types.ApplyWorkspaceEditParams(edit=plan.edit, label=f"sopls run {label}")
         )
         if not answer.applied and answer.failure_reason:
-            self._warn(f"the edit was not applied: {answer.failure_reason}")
+            self.warn(f"the edit was not applied: {answer.failure_reason}")
         return answer.applied
 
     def _tell_if_offline(self) -> None:
@@ -193,37 +198,36 @@ class SoplsLanguageServer(LanguageServer):
         except ConfigError:
             return  # the run fails and says what to install
         self._told_offline = True
-        self._warn(notice)
+        self.warn(notice)
 
-    def _warn(self, message: str) -> None:
+    def warn(self, message: str) -> None:
         self.window_show_message(
             types.ShowMessageParams(type=types.MessageType.Warning, message=f"sopls: {message}")
         )
 
 
 def load_proposal(folder: RunFolder) -> Proposal:
-    path = folder.path / "proposal.json"
-    if not path.is_file():
-        return Proposal()
-    return Proposal.model_validate_json(path.read_text(encoding="utf-8"))
+    """The run's stored proposal; InvalidParams naming the file when it is not one."""
+    try:
+        return folder.proposal()
+    except SoplsError as exc:
+        raise JsonRpcInvalidParams(f"runId: {exc}") from None
 
 
-def run_result(record: RunRecord, proposal: Proposal, root: Path, applied: bool) -> dict[str, Any]:
-    """The answer to a run command (PRODUCT.md §8), camelCase keys."""
+def run_result(
+    record: RunRecord, proposal: Proposal, root: Path | None, applied: bool
+) -> dict[str, Any]:
+    """The answer to a run command (PRODUCT.md §8), camelCase keys; no URIs without a root."""
     files = [
         {
             "path": change.path,
-            "uri": (root / change.path).as_uri(),
+            "uri": (root / change.path).as_uri() if root is not None else None,
             "change": change.change.value,
             "before": change.before,
             "after": change.after,
         }
         for change in proposal.files
     ]
-    documents: dict[str, Any] = {}
-    for change in proposal.files:
-        if change.path.startswith("docs/") and change.path.endswith(".json") and change.after:
-            documents[Path(change.path).stem] = json.loads(change.after)
     result: dict[str, Any] = {
         "runId": record.id,
         "status": record.status,
@@ -234,7 +238,7 @@ def run_result(record: RunRecord, proposal: Proposal, root: Path, applied: bool)
             "calls": record.cost.calls,
         },
         "files": files,
-        "documents": documents,
+        "documents": _documents(proposal),
         "applied": applied,
     }
     if record.error is not None:
@@ -242,6 +246,21 @@ def run_result(record: RunRecord, proposal: Proposal, root: Path, applied: bool)
     if record.file_errors:
         result["fileErrors"] = record.file_errors
     return result
+
+
+def _documents(proposal: Proposal) -> dict[str, Any]:
+    """sopls's documents in the proposal, each only when it is what its name says: a proposal
+    is stored in the workspace, so a file in a document's place may be anything."""
+    documents: dict[str, Any] = {}
+    for kind in DOCUMENT_KINDS:
+        text = proposal.text_of(f"docs/{kind.doc_name}.json")
+        if text is None:
+            continue
+        try:
+            documents[kind.doc_name] = kind.model_validate_json(text).model_dump(mode="json")
+        except ValueError:
+            logger.warning("docs/%s.json in the proposal is not a %s", kind.doc_name, kind.__name__)
+    return documents
 
 
 def new_run(
@@ -259,4 +278,22 @@ def new_run(
         target = Path(path)
         if target.exists() and not target.is_dir():
             raise JsonRpcInvalidParams(f"targetUri: {target} is a file; pass a folder")
-    return RunFolder.create(server.workspace_root, run_options, target=target)
+    try:
+        folder, record = RunFolder.create(server.workspace_root, run_options, target=target)
+    except SoplsError as exc:
+        raise JsonRpcInvalidParams(f"targetUri: {exc}") from None
+    except OSError as exc:
+        where = target or server.workspace_root
+        raise JsonRpcInvalidParams(
+            f"targetUri: cannot keep the run's state in {where} ({exc.strerror}); "
+            "pick a folder you can write to"
+        ) from None
+    if folder.path.parent != runs_folder(server.workspace_root.resolve()):
+        try:
+            RunRegistry(server.workspace_root).add(record.id, folder.path)
+        except OSError as exc:
+            server.warn(
+                f"later servers will not list run {record.id}, as the runs index of the "
+                f"workspace cannot be written ({exc}); resume it with --recover-path {folder.path}"
+            )
+    return folder, record

@@ -1,4 +1,11 @@
-"""The server's view of runs: the ones going on now, and the ones kept in run folders."""
+"""The server's view of runs: the ones going on now, and the ones kept in run folders.
+
+A stored run is looked up under the workspace's own `.sopls/runs/<id>`, or through the
+workspace's runs index for a run kept in another folder; never at a path built from the id
+anywhere else. A run folder is read as hostile input, since a cloned repository can commit one:
+a record that is not the folder's run, or that names a project folder other than the one holding
+the run, makes the run unreadable rather than followed.
+"""
 
 from __future__ import annotations
 
@@ -11,9 +18,15 @@ from pygls.exceptions import JsonRpcInvalidParams
 
 from agents.context import Context
 from agents.errors import SoplsError
+from agents.paths import UnsafePathError, safe_relative_path
+from agents.run_registry import RunRegistry, runs_folder
 from agents.run_state import RunFolder, RunRecord
 
 RunTask = asyncio.Task[tuple[RunRecord, Context]]
+
+
+class UnreadableRunError(SoplsError):
+    """A run folder whose files cannot be trusted or read."""
 
 
 @dataclass
@@ -21,6 +34,15 @@ class ActiveRun:
     folder: RunFolder
     task: RunTask
     request_id: Any
+
+
+@dataclass(frozen=True)
+class UnreadableRun:
+    """A run folder that cannot be used, listed with the reason so the user can clean it up."""
+
+    run_id: str
+    folder: Path
+    reason: str
 
 
 class RunManager:
@@ -48,30 +70,91 @@ class RunManager:
                 active.task.cancel()
 
     def open(self, run_id: str, workspace: Path) -> tuple[RunFolder, RunRecord]:
-        """The folder and record of a run started here or kept under the workspace."""
-        path = self._folders.get(run_id) or workspace / ".sopls" / "runs" / run_id
-        try:
-            folder, record = RunFolder.open(path)
-        except SoplsError:
+        """The folder and record of the run `run_id` (a valid run id), or InvalidParams."""
+        path = self._folders.get(run_id) or _stored_folder(run_id, workspace)
+        if path is None:
             raise JsonRpcInvalidParams(
-                f"runId: no run {run_id!r} in {workspace / '.sopls' / 'runs'}; "
-                "sopls.listRuns shows the runs there"
-            ) from None
+                f"runId: no run {run_id!r} in {runs_folder(workspace)} or in the runs index "
+                "of the workspace; sopls.listRuns shows the runs there"
+            )
+        try:
+            folder, record = read_run(path)
+        except UnreadableRunError as exc:
+            raise _unusable(exc) from None
         self._folders[run_id] = folder.path
         return folder, record
 
-    def records(self, workspace: Path) -> list[RunRecord]:
-        """Every known run, newest first."""
-        paths = set(self._folders.values())
-        runs_root = workspace / ".sopls" / "runs"
-        if runs_root.is_dir():
-            paths.update(p for p in runs_root.iterdir() if (p / "run.json").is_file())
-        records = []
+    def project_root(self, folder: RunFolder, record: RunRecord) -> Path:
+        """Where a stored run's files go (see `run_project_root`), or InvalidParams."""
+        try:
+            return run_project_root(folder, record)
+        except UnreadableRunError as exc:
+            raise _unusable(exc) from None
+
+    def records(self, workspace: Path) -> list[RunRecord | UnreadableRun]:
+        """Every known run, newest first, then the run folders that cannot be used."""
+        paths = set(self._folders.values()) | set(RunRegistry(workspace).folders().values())
+        local = runs_folder(workspace)
+        if local.is_dir():
+            paths.update(p for p in local.iterdir() if (p / "run.json").is_file())
+        records: list[RunRecord] = []
+        unreadable: list[UnreadableRun] = []
         for path in paths:
             try:
-                folder, record = RunFolder.open(path)
-            except (SoplsError, ValueError):
+                folder, record = read_run(path)
+            except UnreadableRunError as exc:
+                unreadable.append(UnreadableRun(path.name, path, str(exc)))
                 continue
             self._folders[record.id] = folder.path
             records.append(record)
-        return sorted(records, key=lambda r: r.created, reverse=True)
+        records.sort(key=lambda r: r.created, reverse=True)
+        return [*records, *sorted(unreadable, key=lambda run: run.run_id)]
+
+
+def _unusable(exc: UnreadableRunError) -> JsonRpcInvalidParams:
+    return JsonRpcInvalidParams(f"runId: {exc}")
+
+
+def _stored_folder(run_id: str, workspace: Path) -> Path | None:
+    local = runs_folder(workspace) / run_id
+    if (local / "run.json").is_file():
+        return local
+    return RunRegistry(workspace).folder(run_id)
+
+
+def read_run(path: Path) -> tuple[RunFolder, RunRecord]:
+    """The run kept in `path`, whose record must be the run the folder is named after."""
+    try:
+        folder, record = RunFolder.open(path)
+    except SoplsError as exc:
+        raise UnreadableRunError(str(exc)) from None
+    if record.id != path.name:
+        raise UnreadableRunError(
+            f"{folder.record_path} is the record of run {record.id!r}, not of {path.name!r}; "
+            "restore the file or remove the run folder"
+        )
+    return folder, record
+
+
+def run_project_root(folder: RunFolder, record: RunRecord) -> Path:
+    """Where the run's files go: the folder that holds the run, or a folder inside it.
+
+    The record says which, and it is as open to tampering as the proposal, so a target or a
+    project name that points anywhere else is refused with UnreadableRunError.
+    """
+    home = folder.path.parent.parent.parent  # <home>/.sopls/runs/<id>
+    if record.target is not None:
+        if Path(record.target).resolve() != home.resolve():
+            raise UnreadableRunError(
+                f"{folder.record_path} names the project folder {record.target}, but the run "
+                f"is kept in {home}; remove the run folder"
+            )
+        return Path(record.target)
+    name = record.project_name or record.id
+    try:
+        return home / safe_relative_path(name, home)
+    except UnsafePathError as exc:
+        raise UnreadableRunError(
+            f"the project name {name!r} of run {record.id!r} is no folder sopls writes to: "
+            f"{exc.reason}"
+        ) from None

@@ -12,11 +12,12 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from lsprotocol import types
 
+from agents.paths import UnsafePathError, proposal_path
 from agents.proposal import ChangeKind, FileChange, Proposal
 
 DEFAULT_ROLE = "sopls"
@@ -54,12 +55,33 @@ def build_workspace_edit(
     Raises UnknownPathError when `paths` names a path the proposal does not hold.
     """
     selected = proposal if paths is None else proposal.subset(paths)
+    files, refused = _contained(selected.files, root)
     edit_capabilities = _workspace_edit_capabilities(capabilities)
     if edit_capabilities.document_changes:
-        return _document_changes_plan(
-            selected.files, root, edit_capabilities, confirm, open_versions or {}
+        plan = _document_changes_plan(files, root, edit_capabilities, confirm, open_versions or {})
+    else:
+        plan = _changes_map_plan(files, root)
+    return replace(plan, skipped={**refused, **plan.skipped}) if refused else plan
+
+
+def _contained(files: Sequence[FileChange], root: Path) -> tuple[list[FileChange], dict[str, str]]:
+    """The changes whose paths stay inside `root` on disk now, and why the others are refused.
+
+    A stored proposal is as open to tampering as any file of the workspace, and the disk may
+    have changed since the run: a symlink that leaves the root would carry the edit outside.
+    """
+    kept: list[FileChange] = []
+    refused: dict[str, str] = {}
+    for change in files:
+        try:
+            relative = proposal_path(change.path, root)
+        except UnsafePathError as exc:
+            refused[change.path] = f"refused, {exc.reason}"
+            continue
+        kept.append(
+            change if relative == change.path else change.model_copy(update={"path": relative})
         )
-    return _changes_map_plan(selected.files, root)
+    return kept, refused
 
 
 def text_edits(before: str, after: str) -> list[types.TextEdit]:

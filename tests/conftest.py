@@ -41,5 +41,5 @@ def llm_settings(endpoint: ScriptedEndpoint) -> LLMSettings:
         api_key=SECRET_KEY,
         timeout=5,
         max_retries=2,
-        max_tokens=256,
+        max_tokens=1024,
     )

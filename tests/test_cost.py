@@ -55,3 +55,12 @@ def test_totals_by_role() -> None:
     assert table["Engineer"].calls == 2
     assert table["Engineer"].usd == pytest.approx(0.5)
     assert table["PM"].prompt_tokens == 10
+
+
+def test_a_call_that_cost_more_than_reserved_is_recorded_whole_and_stops_the_next() -> None:
+    cost = CostManager(investment=1.0)
+    cost.settle(cost.reserve(0.4), record("A", 0.9))  # the endpoint reported more than asked
+    assert cost.spent == 0.9
+    with pytest.raises(BudgetExceededError):
+        cost.reserve(0.2)
+    assert cost.reserve(0.1).upper_usd == 0.1

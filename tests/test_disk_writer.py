@@ -1,15 +1,20 @@
 """Writing a proposal to disk with real git: new projects and existing repositories."""
 
+import resource
+import signal
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
 from agents.proposal import Proposal
+from agents.run_lock import TargetNotEmptyError
 from server.disk_writer import (
     DEFAULT_COMMIT_MESSAGE,
     GitError,
-    TargetNotEmptyError,
+    WriteFailedError,
     with_runs_ignored,
     write_project,
 )
@@ -202,3 +207,47 @@ def test_git_failure_quotes_gits_message(tmp_path: Path) -> None:
     with pytest.raises(GitError, match="not a git repository"):
         write_project(root, sample(), new_project=False, commit_message="Commit")
     assert (root / "README.md").exists()
+
+
+@contextmanager
+def file_size_limit(limit: int) -> Iterator[None]:
+    """Writes past `limit` bytes fail with EFBIG, as on a full disk (root ignores permissions)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    previous = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limit, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+        signal.signal(signal.SIGXFSZ, previous)
+
+
+def test_a_write_the_file_system_refuses_is_one_line_and_leaves_the_folder_free(
+    tmp_path: Path,
+) -> None:
+    root = tmp_path / "demo"
+    (root / ".sopls" / "runs").mkdir(parents=True)
+    proposal = sample()
+    proposal.put("src/demo/big.py", "x = 1\n" * 2000, role="Engineer")
+
+    with file_size_limit(4096), pytest.raises(WriteFailedError) as caught:
+        write_project(root, proposal, new_project=True)
+
+    message = str(caught.value)
+    assert "File too large" in message
+    assert "\n" not in message
+    assert [entry.name for entry in root.iterdir()] == [".sopls"]
+    write_project(root, proposal, new_project=True)  # free again: the write can be retried
+    assert (root / "src/demo/big.py").read_text() == "x = 1\n" * 2000
+
+
+def test_a_new_project_whose_commit_fails_is_taken_away_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = tmp_path / "demo"
+    monkeypatch.setenv("PATH", str(tmp_path / "no-git-here"))
+
+    with pytest.raises(GitError, match="git is not installed"):
+        write_project(root, sample(), new_project=True)
+
+    assert list(root.iterdir()) == []

@@ -231,3 +231,35 @@ def test_unreadable_file_returns_none_with_a_note(
         assert "locked.py" in caplog.text
     finally:
         os.chmod(path, 0o644)
+
+
+def _links(root: Path, outside: Path) -> None:
+    """A file outside the root, linked from inside, next to an inside link and a real file."""
+    _write(outside, "secret.py", b"def private_key() -> str:\n    return 'sk-123'\n")
+    _write(root, "real.py")
+    (root / "leak.py").symlink_to(outside / "secret.py")
+    (root / "alias.py").symlink_to(root / "real.py")
+    (root / "pkg").symlink_to(outside, target_is_directory=True)
+
+
+@pytest.mark.parametrize("kind", ["repo", "folder"])
+def test_symlinks_are_never_followed(
+    kind: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    root: Path = request.getfixturevalue(kind)
+    _links(root, tmp_path / "outside")
+    if kind == "repo":
+        _commit_all(root)
+
+    assert _paths(root) == ["real.py"]
+
+
+def test_a_file_replaced_by_a_symlink_after_discovery_is_not_read(
+    folder: Path, tmp_path: Path
+) -> None:
+    _write(folder, "a.py")
+    (found,) = discover(folder)
+    (folder / "a.py").unlink()
+    (folder / "a.py").symlink_to(_write(tmp_path, "secret.py", b"KEY = 'sk-123'\n"))
+
+    assert read_source(folder, found) is None

@@ -1,9 +1,11 @@
 """The LLM layer end to end: the real openai client over HTTP against the scripted endpoint."""
 
 import asyncio
+import json
 import logging
 import time
 import uuid
+from pathlib import Path
 
 import pytest
 from conftest import SECRET_KEY
@@ -20,6 +22,7 @@ from agents import (
     StructuredOutputError,
 )
 from agents.config import ModelPrice
+from agents.llm.journal import CallJournal
 
 
 class Book(BaseModel):
@@ -306,11 +309,12 @@ async def test_missing_usage_is_estimated(
 async def test_third_call_is_refused_before_it_is_sent(
     endpoint: ScriptedEndpoint, llm_settings: LLMSettings
 ) -> None:
-    # Answers use the whole allowance, so each call costs exactly its upper estimate.
-    endpoint.on().reply_text("x", usage=Usage(prompt_tokens=50, completion_tokens=100))
     settings = llm_settings.model_copy(update={"model": "metered", "max_tokens": 100})
     cost = CostManager()
     llm = LLM(settings, pricing={"metered": ModelPrice(prompt=0, completion=1000)}, cost=cost)
+    # Answers use the whole reservation, so each call costs exactly its upper estimate.
+    reserved = llm.reserved_completion_tokens
+    endpoint.on().reply_text("x", usage=Usage(prompt_tokens=50, completion_tokens=reserved))
     upper = llm.upper_cost([{"role": "user", "content": "hi"}])
     cost.investment = 2 * upper
 
@@ -391,3 +395,41 @@ async def test_the_key_never_appears_in_logs_errors_or_saved_output(
     captured = capsys.readouterr()
     for text in (caplog.text, captured.out, captured.err, *errors, repr(llm.settings)):
         assert SECRET_KEY not in text
+
+
+async def test_stored_answers_lose_only_the_configured_key_while_logs_lose_any_key_shape(
+    endpoint: ScriptedEndpoint,
+    llm_settings: LLMSettings,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    code = 'TOKEN = "sk-example-0123456789abcdef"  # the key is {api_key}'
+    endpoint.on().reply_text(code)
+    llm = LLM(llm_settings, journal=CallJournal(tmp_path / "calls.jsonl"))
+
+    answer = await llm.aask("write the config module")
+    with caplog.at_level(logging.INFO):
+        logging.getLogger("sopls.test").info("answer: %s", answer)
+
+    kept = 'TOKEN = "sk-example-0123456789abcdef"  # the key is [REDACTED]'
+    (line,) = (tmp_path / "calls.jsonl").read_text().splitlines()
+    assert json.loads(line)["content"] == kept
+    logged = caplog.records[-1].getMessage()
+    assert logged == 'answer: TOKEN = "[REDACTED]"  # the key is [REDACTED]'
+
+
+@pytest.mark.parametrize("stream", [True, False])
+async def test_an_answer_is_cut_just_past_the_tokens_reserved_for_it(
+    endpoint: ScriptedEndpoint, llm_settings: LLMSettings, stream: bool
+) -> None:
+    # max_tokens real tokens are about four bytes each; the estimate reserves that much.
+    endpoint.on(contains="fits").reply_text("abcd", repeat=64, omit_usage=True)
+    endpoint.on(contains="over").reply_text("abcd" * 64 + "e", omit_usage=True)
+    llm = make_llm(llm_settings, max_tokens=64, stream=stream)
+
+    assert await llm.aask("fits") == "abcd" * 64
+    with pytest.raises(OutputTruncatedError):
+        await llm.aask("over")
+
+    assert llm.reserved_completion_tokens == 86
+    assert [r.completion_tokens for r in llm.cost.records] == [86, 86]

@@ -12,7 +12,7 @@ from scripted_endpoint import ScriptedEndpoint
 
 from agents import LLM, ConfigError, LLMSettings
 from agents.config import SchemaLimits
-from agents.documents import PRD
+from agents.documents import PRD, SystemDesign
 from agents.llm.local_model import require_llm
 from agents.llm.structured import json_schema_of
 
@@ -71,6 +71,13 @@ def test_bounded_schemas_stop_every_list_and_string() -> None:
     tags = json_schema_of(Patterned, limits)["properties"]["tags"]
     assert tags["maxItems"] == 2  # a tighter bound of the model's own is kept
     assert "pattern" in str(json_schema_of(Patterned))  # unbounded without limits
+
+
+def test_bounded_list_items_cannot_be_empty_strings() -> None:
+    file_list = json_schema_of(SystemDesign, SchemaLimits())["properties"]["file_list"]
+
+    assert file_list["items"]["minLength"] == 1
+    assert "minLength" not in json_schema_of(SystemDesign)["properties"]["file_list"]["items"]
 
 
 async def test_extra_body_and_bounded_schema_reach_the_endpoint(

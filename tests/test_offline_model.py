@@ -18,6 +18,8 @@ import pytest
 from lsp_session import editor_session, execute
 from lsprotocol import types
 
+from agents.documents import DOCUMENT_KINDS
+
 SOPLS = [sys.executable, "-m", "server"]
 STAGES = ["ProductManager · WritePRD", "Architect · WriteDesign", "ProjectManager · WriteTasks"]
 
@@ -78,6 +80,9 @@ def test_startup_runs_the_sop_on_the_bundled_model(tmp_path: Path) -> None:
     assert "OPENAI_API_KEY" in done.stderr  # and how to configure a real endpoint
     for stage in STAGES:
         assert f"✓ {stage}" in done.stderr
+    (run,) = (project / ".sopls" / "runs").iterdir()
+    for kind in DOCUMENT_KINDS:  # each document is kept in the run, as its schema demands
+        kind.model_validate_json((run / "docs" / f"{kind.doc_name}.json").read_text())
     assert "Engineer · " in done.stderr  # a file written, or WriteCode failing
     if re.search(r"failed in \w+/\w+: ", done.stderr):
         assert done.returncode == 1

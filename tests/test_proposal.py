@@ -117,7 +117,19 @@ def test_put_refuses_unsafe_paths() -> None:
         proposal.put("../evil.py", "x")
     with pytest.raises(UnsafePathError):
         proposal.delete(".git/config", before="x")
+    with pytest.raises(UnsafePathError, match=r"\.sopls folder"):
+        proposal.put(".sopls/runs/20261203-061500-a1b2c3/proposal.json", "{}")
+    with pytest.raises(UnsafePathError, match="U\\+202E"):
+        proposal.put("report\u202efdp.py", "x")
     assert len(proposal) == 0
+
+
+def test_sopls_documents_are_held_as_sopls_writes_them() -> None:
+    proposal = Proposal()
+    proposal.put("docs/prd.json", "{}", role="ProductManager")
+    proposal.put("docs/test_report.md", "# Tests", role="QaEngineer")
+    loaded = Proposal.model_validate_json(proposal.model_dump_json())
+    assert loaded.paths() == ["docs/prd.json", "docs/test_report.md"]
 
 
 def test_subset_keeps_only_the_chosen_paths_in_order() -> None:
@@ -187,6 +199,10 @@ def test_duplicate_paths_are_rejected_when_loading() -> None:
     with pytest.raises(ValidationError, match="relative to the project root"):
         Proposal.model_validate_json(
             '{"files": [{"path": "../x", "change": "create", "after": ""}]}'
+        )
+    with pytest.raises(ValidationError, match=r"\.sopls folder"):
+        Proposal.model_validate_json(
+            '{"files": [{"path": ".sopls/runs.json", "change": "create", "after": ""}]}'
         )
 
 

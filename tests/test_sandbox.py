@@ -7,13 +7,16 @@ import json
 import os
 import pwd
 import re
+import shlex
 import socket
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import pytest
 
+from agents import sandbox
 from agents.proposal import Proposal
 from agents.sandbox import (
     SandboxLimits,
@@ -34,21 +37,35 @@ ALLOWED = {
     "TMPDIR",
     "PYTHONDONTWRITEBYTECODE",
     "PYTHONUNBUFFERED",
+    "PWD",  # bubblewrap sets it to the working folder
 }
 
 
-def _alive(pid: int) -> bool:
-    """True while `pid` is a running process (a zombie counts as gone)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+def sleeper(marker: str) -> list[str]:
+    """A command that sleeps for 30 s and carries `marker`, to be found in the process table."""
+    return [PY, "-c", "import time; time.sleep(30)", marker]
 
 
-async def _gone(pid: int, within: float = 3.0) -> bool:
+def running(marker: str) -> list[int]:
+    """Host pids of the live processes (zombies do not count) whose command line holds
+    `marker`; pids seen inside a PID namespace differ, so processes are found by marker."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if marker.encode() not in (entry / "cmdline").read_bytes():
+                continue
+            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if state != "Z":
+            found.append(int(entry.name))
+    return found
+
+
+async def gone(marker: str, within: float = 3.0) -> bool:
+    """Whether every process carrying `marker` has ended within `within` seconds."""
     deadline = time.monotonic() + within
-    while _alive(pid):
+    while running(marker):
         if time.monotonic() > deadline:
             return False
         await asyncio.sleep(0.05)
@@ -94,22 +111,28 @@ async def test_secret_looking_extra_env_is_refused(tmp_path: Path, name: str) ->
         await run_sandboxed(tmp_path, [PY, "-c", "pass"], extra_env={name: "x"})
 
 
-async def test_home_and_tmpdir_are_fresh_and_removed(tmp_path: Path) -> None:
+async def test_home_and_tmpdir_are_private_and_start_empty(tmp_path: Path, home: Path) -> None:
     script = (
         "import os, pathlib, tempfile\n"
-        "home = pathlib.Path(os.environ['HOME'])\n"
-        "(home / 'written').write_text('x')\n"
-        "print(home)\n"
-        "print(tempfile.gettempdir())\n"
+        "for folder in (os.environ['HOME'], tempfile.gettempdir()):\n"
+        "    print(folder, sorted(os.listdir(folder)))\n"
+        "    pathlib.Path(folder, 'written').write_text('x')\n"
     )
-    result = await run_sandboxed(tmp_path, [PY, "-c", script])
-    assert result.ok, result.stderr
-    home, tmp = result.stdout.splitlines()
-    assert home != os.environ["HOME"]
-    assert home != pwd.getpwuid(os.getuid()).pw_dir
-    assert not home.startswith(str(tmp_path))
-    assert Path(tmp).parent == Path(home).parent
-    assert not await asyncio.to_thread(Path(home).exists)
+    first = await run_sandboxed(tmp_path, [PY, "-c", script])
+    second = await run_sandboxed(tmp_path, [PY, "-c", script])
+    assert first.ok, first.stderr
+    assert first.stdout == second.stdout
+    (home_line, home_seen), (tmp_line, tmp_seen) = (
+        line.split(" ", 1) for line in first.stdout.splitlines()
+    )
+    assert home_seen == "[]"
+    # /tmp holds nothing but the empty folders leading to the working folder, when it is there.
+    assert tmp_seen in ("[]", f"[{tmp_path.parts[2]!r}]")
+    assert home_line not in (str(home), pwd.getpwuid(os.getuid()).pw_dir)
+    assert not (home / "written").exists()
+    if first.containment == "bubblewrap":
+        assert (home_line, tmp_line) == ("/home/sandbox", "/tmp")
+        assert not await asyncio.to_thread(Path("/tmp/written").exists)
 
 
 async def test_python_of_a_venv_goes_first_on_path(tmp_path: Path) -> None:
@@ -122,37 +145,37 @@ async def test_python_of_a_venv_goes_first_on_path(tmp_path: Path) -> None:
     assert result.stdout.splitlines() == [str(venv), str(venv / "bin" / "python")]
 
 
-async def test_time_limit_kills_the_process_group(tmp_path: Path) -> None:
+async def test_time_limit_kills_every_process(tmp_path: Path) -> None:
+    marker = f"sopls-timeout-{uuid.uuid4().hex}"
     started = time.monotonic()
     result = await run_sandboxed(
         tmp_path,
-        ["sh", "-c", "sleep 30 & echo $! > bg.pid; sleep 30"],
+        ["sh", "-c", f"{shlex.join(sleeper(marker))} & sleep 30"],
         limits=SandboxLimits(timeout=1.0),
     )
     elapsed = time.monotonic() - started
     assert result.timed_out
     assert result.exit_code is None
     assert not result.ok
-    assert elapsed < 3.0
-    assert 1.0 <= result.seconds < 3.0
-    background = int((tmp_path / "bg.pid").read_text())
-    assert await _gone(background)
+    assert elapsed < 3.5
+    assert 1.0 <= result.seconds < 3.5
+    assert await gone(marker)
 
 
 async def test_leftover_background_process_is_killed_when_the_command_ends(
     tmp_path: Path,
 ) -> None:
+    marker = f"sopls-leftover-{uuid.uuid4().hex}"
     started = time.monotonic()
     result = await run_sandboxed(
         tmp_path,
-        ["sh", "-c", "sleep 30 & echo $! > bg.pid; echo started"],
+        ["sh", "-c", f"{shlex.join(sleeper(marker))} & echo started"],
         limits=SandboxLimits(timeout=20.0),
     )
     assert time.monotonic() - started < 5.0
     assert result.ok
     assert result.stdout == "started\n"
-    background = int((tmp_path / "bg.pid").read_text())
-    assert await _gone(background)
+    assert await gone(marker)
 
 
 async def test_memory_limit_stops_a_large_allocation(tmp_path: Path) -> None:
@@ -214,23 +237,16 @@ async def test_missing_command_gives_127(tmp_path: Path) -> None:
 
 
 async def test_cancellation_kills_the_process(tmp_path: Path) -> None:
-    script = (
-        "import os, pathlib, time\n"
-        "pathlib.Path('pid').write_text(str(os.getpid()))\n"
-        "time.sleep(30)\n"
-    )
-    task = asyncio.create_task(run_sandboxed(tmp_path, [PY, "-c", script]))
-    pid_file = tmp_path / "pid"
+    marker = f"sopls-cancel-{uuid.uuid4().hex}"
+    task = asyncio.create_task(run_sandboxed(tmp_path, sleeper(marker)))
     async with asyncio.timeout(10):
-        # The child can only tell its pid through a file, so poll for it.
-        while not pid_file.exists() or not pid_file.read_text():  # noqa: ASYNC110
+        # Only the host's process table tells that the command is running, so poll it.
+        while not running(marker):  # noqa: ASYNC110
             await asyncio.sleep(0.05)
-    pid = int(pid_file.read_text())
-    assert _alive(pid)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-    assert not _alive(pid)
+    assert await gone(marker)
 
 
 def test_sandbox_copy_skips_vcs_caches_and_environments(tmp_path: Path) -> None:
@@ -269,3 +285,45 @@ async def test_a_run_on_a_copy_sees_the_proposal_and_leaves_the_source_alone(
     assert not run.root.exists()  # removed afterwards
     assert (source / "app.py").read_text() == "VALUE = 1\n"
     assert sorted(p.name for p in source.iterdir()) == ["app.py"]
+
+
+async def test_bubblewrap_contains_here_and_a_cgroup_holds_the_tree(tmp_path: Path) -> None:
+    result = await run_sandboxed(tmp_path, [PY, "-c", "print('fine')"])
+    assert result.ok, result.stderr
+    assert result.containment == "bubblewrap"
+    assert result.network_isolated
+    assert "A cgroup capped the whole tree's memory and processes." in result.notes
+
+
+async def test_without_bubblewrap_it_falls_back_to_unshare_and_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(sandbox, "_BWRAP", "sopls-no-such-bwrap")
+    monkeypatch.setattr(sandbox, "_containment", None)
+    result = await run_sandboxed(tmp_path, [PY, "-c", "print('fine')"])
+    assert result.ok, result.stderr
+    assert result.containment == "unshare"
+    assert result.network_isolated
+    assert "bwrap is not installed" in result.notes[0]
+    assert "install bubblewrap" in result.notes[0]
+    assert "install bubblewrap" in caplog.text
+
+
+async def test_without_a_cgroup_a_watchdog_bounds_the_tree(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sandbox, "_CGROUP_ROOT", tmp_path / "no-cgroup")
+    children = (
+        "import subprocess, sys\n"
+        "child = \"import time; block = b'x' * 150_000_000; time.sleep(5)\"\n"
+        "procs = [subprocess.Popen([sys.executable, '-c', child]) for _ in range(3)]\n"
+        "print([p.wait() for p in procs])\n"
+    )
+    started = time.monotonic()
+    result = await run_sandboxed(
+        tmp_path, [PY, "-c", children], limits=SandboxLimits(memory_mb=300)
+    )
+    assert time.monotonic() - started < 4.5
+    assert not result.ok
+    assert any("a watchdog summed" in note for note in result.notes)
+    assert any(note.startswith("The watchdog killed the run") for note in result.notes)

@@ -308,6 +308,59 @@ async def test_truncated_reply_finishes_with_length(
     assert usage is not None
 
 
+async def test_a_repeated_answer_streams_in_pieces_of_the_chosen_size(
+    endpoint: ScriptedEndpoint, client: AsyncOpenAI
+) -> None:
+    endpoint.on().reply_text("ab", repeat=5_000, piece_chars=1_000, omit_usage=True)
+
+    stream = await client.chat.completions.create(model="m", messages=USER, stream=True)
+    pieces = [c.choices[0].delta.content async for c in stream if c.choices[0].delta.content]
+    completion = await client.chat.completions.create(model="m", messages=USER)
+
+    assert [len(p) for p in pieces] == [1_000] * 10
+    assert "".join(pieces) == completion.choices[0].message.content == "ab" * 5_000
+
+
+@pytest.mark.parametrize("stream", [True, False])
+async def test_a_drip_sends_its_pieces_an_interval_apart(
+    endpoint: ScriptedEndpoint, stream: bool
+) -> None:
+    piece = 10 if stream else 100  # characters of content, or bytes of the JSON body
+    endpoint.on().reply_text("0123456789", repeat=4, piece_chars=piece, interval=0.3)
+    url = f"{endpoint.base_url}/chat/completions"
+    body = json.dumps({"model": "m", "messages": USER, "stream": stream}).encode()
+    request = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"})
+
+    def arrivals() -> list[float]:
+        began = time.monotonic()
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return [time.monotonic() - began for _ in iter(lambda: response.read1(), b"")]
+
+    times = await asyncio.to_thread(arrivals)
+
+    assert len(times) >= 3
+    assert times[-1] >= 0.3 * (len(times) - 1) - 0.05  # the pieces came 0.3 s apart
+    assert times[-1] >= 0.5
+
+
+async def test_a_fault_and_an_answer_can_echo_the_presented_key(
+    endpoint: ScriptedEndpoint, client: AsyncOpenAI
+) -> None:
+    endpoint.on(times=1).fail(401, message="Incorrect API key provided: {api_key}.")
+    endpoint.on().reply_text("you sent {api_key}")
+
+    with pytest.raises(openai.AuthenticationError) as raised:
+        await client.chat.completions.create(model="m", messages=USER)
+    completion = await client.chat.completions.create(model="m", messages=USER)
+
+    assert raised.value.body == {
+        "message": "Incorrect API key provided: test.",
+        "type": "authentication_error",
+        "code": 401,
+    }
+    assert completion.choices[0].message.content == "you sent test"
+
+
 async def test_hang_times_out_client_and_stop_is_quick() -> None:
     endpoint = ScriptedEndpoint([Rule(reply=Hang(30.0))]).start()
     try:

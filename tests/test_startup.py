@@ -207,10 +207,12 @@ def test_budget_runs_out_then_resume_with_more_completes_without_repeating_calls
     assert "budget_exceeded" in stopped.stderr
     assert "budget is spent" in stopped.stderr
     folder = run_folder(project)
-    assert json.loads((folder / "run.json").read_text())["status"] == "budget_exceeded"
+    stored = json.loads((folder / "run.json").read_text())
+    assert stored["status"] == "budget_exceeded"
+    assert stored["cost"]["usd"] <= 0.0075
     assert (folder / "docs" / "prd.json").exists()  # finished documents are kept
     first = len(endpoint.chat_requests)
-    assert first == 3
+    assert 1 <= first <= 3  # as many as fit, each call's reserved answer counted first
     assert not (project / "main.py").exists()
 
     resumed = sopls(

@@ -3,6 +3,7 @@
 import itertools
 import json
 import random
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -295,6 +296,68 @@ def test_an_unchanged_modify_is_skipped(root: Path) -> None:
             sent=[],
             skipped={"a.py": "the proposed text is the same as the current text"},
         )
+
+
+def _uris(edit: types.WorkspaceEdit | None) -> set[str]:
+    if edit is None:
+        return set()
+    if edit.changes is not None:
+        return set(edit.changes)
+    found: set[str] = set()
+    for change in edit.document_changes or []:
+        if isinstance(change, types.TextDocumentEdit):
+            found.add(change.text_document.uri)
+        elif isinstance(change, types.CreateFile | types.DeleteFile):
+            found.add(change.uri)
+    return found
+
+
+@pytest.mark.parametrize("editor", [vscode_capabilities, neovim_capabilities, emacs_capabilities])
+def test_paths_that_leave_the_root_on_disk_are_skipped_with_the_reason(
+    tmp_path: Path, editor: Callable[[], types.ClientCapabilities]
+) -> None:
+    """A stored proposal is checked again when applied: the disk may have changed, or the
+    proposal may have been planted."""
+    root = tmp_path / "project"
+    outside = tmp_path / "outside"
+    (root / ".git").mkdir(parents=True)
+    outside.mkdir()
+    (outside / "real.py").write_text("x = 1\n")
+    (root / "linked_dir").symlink_to(outside, target_is_directory=True)
+    (root / "linked_file.py").symlink_to(outside / "real.py")
+    (root / "dangling.py").symlink_to(outside / "not_yet.py")
+    (root / "to_root").symlink_to("/", target_is_directory=True)
+    (root / "hooks").symlink_to(root / ".git", target_is_directory=True)
+    leaving = ["linked_dir/a.py", "linked_file.py", "dangling.py", "to_root/tmp/b.py"]
+    proposal = Proposal(
+        files=[
+            *(FileChange(path=p, change=ChangeKind.CREATE, after="x\n") for p in leaving),
+            FileChange(path="hooks/pre-commit", change=ChangeKind.CREATE, after="x\n"),
+            FileChange(path="ok.py", change=ChangeKind.MODIFY, before="x\n", after="y\n"),
+        ]
+    )
+
+    plan = build_workspace_edit(proposal, root, editor(), confirm=True)
+
+    assert plan.sent == ["ok.py"]
+    assert _uris(plan.edit) == {uri(root, "ok.py")}
+    assert set(plan.skipped) == {*leaving, "hooks/pre-commit"}
+    for path in leaving:
+        assert plan.skipped[path].startswith("refused, it resolves to ")
+        assert "outside" in plan.skipped[path]
+    assert ".git folder" in plan.skipped["hooks/pre-commit"]
+
+
+def test_a_constructed_change_is_checked_like_a_loaded_one(root: Path) -> None:
+    sneaked = FileChange.model_construct(
+        path="a/../../x.py", change=ChangeKind.CREATE, before=None, after="x", role=""
+    )
+    plan = build_workspace_edit(
+        Proposal.model_construct(files=[sneaked]), root, vscode_capabilities(), confirm=True
+    )
+    assert plan == EditPlan(
+        edit=None, sent=[], skipped={"a/../../x.py": "refused, it contains a '..' component"}
+    )
 
 
 def test_open_documents_carry_their_version(proposal: Proposal, root: Path) -> None:

@@ -1,7 +1,7 @@
 """The call journal of a run: every finished LLM call, so a resumed run never pays for it twice.
 
-Each line of `calls.jsonl` holds a request's fingerprint, who made it, the request itself (with
-the API key redacted) and the answer. Replaying is by fingerprint and occurrence: the n-th
+Each line of `calls.jsonl` holds a request's fingerprint, who made it, the request itself and the
+answer, both without the configured API keys. Replaying is by fingerprint and occurrence: the n-th
 identical request of a run gets the n-th stored answer.
 """
 
@@ -17,7 +17,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-REDACTED = "[REDACTED]"
+from agents.redaction import redact, redact_data, register_secret
 
 
 class JournalEntry(BaseModel):
@@ -37,26 +37,13 @@ def fingerprint(request: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(request, sort_keys=True).encode("utf-8")).hexdigest()
 
 
-def redact(value: Any, secrets: Sequence[str]) -> Any:
-    """`value` with every secret string replaced, however deeply nested."""
-    if isinstance(value, str):
-        for secret in secrets:
-            if secret:
-                value = value.replace(secret, REDACTED)
-        return value
-    if isinstance(value, dict):
-        return {k: redact(v, secrets) for k, v in value.items()}
-    if isinstance(value, list):
-        return [redact(v, secrets) for v in value]
-    return value
-
-
 class CallJournal:
     """Append-only JSONL of finished calls, loaded back for replay on resume."""
 
     def __init__(self, path: Path, *, secrets: Sequence[str] = ()) -> None:
         self.path = path
-        self.secrets = [s for s in secrets if s]
+        for secret in secrets:
+            register_secret(secret)
         self._stored: defaultdict[str, list[JournalEntry]] = defaultdict(list)
         self._served: defaultdict[str, int] = defaultdict(int)
         self._lock = threading.Lock()
@@ -82,7 +69,12 @@ class CallJournal:
         return entries[occurrence]
 
     def record(self, entry: JournalEntry) -> None:
-        entry = entry.model_copy(update={"request": redact(entry.request, self.secrets)})
+        entry = entry.model_copy(
+            update={
+                "request": redact_data(entry.request, shapes=False),
+                "content": redact(entry.content, shapes=False),
+            }
+        )
         with self._lock:
             self._stored[entry.key].append(entry)
             self._served[entry.key] += 1

@@ -17,7 +17,11 @@ M = TypeVar("M", bound=BaseModel)
 Strategy = Literal["json_schema", "json_object", "prompt"]
 FALLBACK_ORDER: tuple[Strategy, ...] = ("json_schema", "json_object", "prompt")
 
-_FENCE = re.compile(r"```[a-zA-Z0-9_-]*\s*\n(.*?)```", re.DOTALL)
+# What `_layout` looks for outside brackets, and inside them (where a string is one token, its
+# closing quote optional so that a truncated answer's last string runs to the end).
+_IN_PROSE = re.compile(r"```|[{\[]")
+_IN_BRACKETS = re.compile(r'```|[{}\[\]]|"[^"\\]*(?:\\.[^"\\]*)*"?', re.DOTALL)
+_FENCE_INFO = re.compile(r"[A-Za-z0-9_+.-]*[ \t]*\r?\n")
 
 
 class UnreadableOutputError(ValueError):
@@ -25,8 +29,9 @@ class UnreadableOutputError(ValueError):
 
 
 def json_schema_of(schema: type[BaseModel], limits: SchemaLimits | None = None) -> dict[str, Any]:
-    """The JSON schema sent for `schema`; with `limits`, every list and string is bounded and
-    `pattern` is dropped (llama.cpp's grammar converter fails on some patterns)."""
+    """The JSON schema sent for `schema`; with `limits`, every list and string is bounded, no list
+    item may be an empty string (a small model fills a file list with them), and `pattern` is
+    dropped (llama.cpp's grammar converter fails on some patterns)."""
     json_schema = schema.model_json_schema()
     return json_schema if limits is None else _bounded(json_schema, limits)
 
@@ -39,6 +44,9 @@ def _bounded(node: Any, limits: SchemaLimits) -> Any:
     bounded = {key: _bounded(value, limits) for key, value in node.items() if key != "pattern"}
     if bounded.get("type") == "array":
         bounded["maxItems"] = min(bounded.get("maxItems", limits.max_items), limits.max_items)
+        items = bounded.get("items")
+        if isinstance(items, dict) and items.get("type") == "string":
+            items["minLength"] = max(items.get("minLength", 0), 1)
     if bounded.get("type") == "string":
         bounded["maxLength"] = min(bounded.get("maxLength", limits.max_length), limits.max_length)
     return bounded
@@ -73,25 +81,84 @@ def fix_request(schema: type[BaseModel], error: Exception) -> str:
 
 
 def extract_json(text: str) -> str:
-    """The part of an answer that holds the JSON: a fenced block, else the outermost braces."""
-    for block in _FENCE.findall(text):
-        if block.lstrip().startswith(("{", "[")):
-            return block.strip()
-    starts = [i for i in (text.find("{"), text.find("[")) if i >= 0]
-    if not starts:
-        return text.strip()
-    start = min(starts)
-    end = max(text.rfind("}"), text.rfind("]"))
-    return text[start : end + 1] if end > start else text[start:]
+    """The part of an answer that holds its JSON, tried in this order: the whole answer when it is
+    a JSON value (a fence inside one of its strings is content); a fenced block that stands
+    outside every string; a bracketed span (the first that parses, else the longest, to repair)."""
+    stripped = text.strip()
+    if _is_json(stripped):
+        return stripped
+    fences, spans = _layout(text)
+    bracketed = [block.strip() for block in fences if block.lstrip().startswith(("{", "["))]
+    return _pick(bracketed) or _pick(spans) or stripped
 
 
 def parse_output(text: str, schema: type[M]) -> M:
     """Turn a model's answer into `schema`, repairing near-JSON (trailing commas, quotes...)."""
     candidate = extract_json(text)
     try:
-        data = json.loads(candidate)
-    except json.JSONDecodeError:
-        data = json_repair.loads(candidate)
+        try:
+            data = json.loads(candidate, strict=False)
+        except json.JSONDecodeError:
+            data = json_repair.loads(candidate)
+    except RecursionError:
+        raise UnreadableOutputError("the answer is nested too deeply to read") from None
     if not isinstance(data, dict):
         raise UnreadableOutputError("the answer contains no JSON object")
     return schema.model_validate(data)
+
+
+def _is_json(text: str) -> bool:
+    """Whether `text` is one JSON value; raw control characters inside strings are accepted, as
+    llama.cpp's grammar-constrained answers carry them."""
+    try:
+        json.loads(text, strict=False)
+    except (ValueError, RecursionError):
+        return False
+    return True
+
+
+def _pick(candidates: list[str]) -> str | None:
+    """The first candidate that is JSON as it stands, objects before arrays (every document is
+    an object; prose may hold a `[1]`), else the longest one (for repair)."""
+    ranked = sorted(candidates, key=lambda candidate: not candidate.startswith("{"))
+    return next((c for c in ranked if _is_json(c)), max(candidates, key=len, default=None))
+
+
+def _layout(text: str) -> tuple[list[str], list[str]]:
+    """The contents of the fenced blocks and the outermost bracketed spans of `text`.
+
+    One pass that tracks JSON strings inside brackets, so a fence or a bracket within a string
+    value belongs to that value; quotes in the prose around the JSON start no string. A fence
+    outside every string ends whatever span is open, and a span or fence the answer leaves
+    open runs to its end (a truncated answer, for repair).
+    """
+    fences: list[str] = []
+    spans: list[str] = []
+    depth = span_start = 0
+    fence_start: int | None = None
+    pos = 0
+    while match := (_IN_BRACKETS if depth else _IN_PROSE).search(text, pos):
+        token, pos = match.group(), match.end()
+        if token == "```":
+            if depth:
+                spans.append(text[span_start : match.start()])
+                depth = 0
+            if fence_start is None:
+                info = _FENCE_INFO.match(text, pos)
+                fence_start = pos = info.end() if info else pos
+            else:
+                fences.append(text[fence_start : match.start()])
+                fence_start = None
+        elif token in ("{", "["):
+            if depth == 0:
+                span_start = match.start()
+            depth += 1
+        elif token in ("}", "]"):
+            depth -= 1
+            if depth == 0:
+                spans.append(text[span_start:pos])
+    if depth:
+        spans.append(text[span_start:])
+    if fence_start is not None:
+        fences.append(text[fence_start:])
+    return fences, spans

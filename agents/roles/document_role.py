@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from agents.action import ActionOutput
 from agents.documents import Document
+from agents.paths import read_inside
 from agents.role import Role
 
 
@@ -22,7 +23,5 @@ class DocumentRole(Role):
             (f"{base}.json", document.model_dump_json(indent=2) + "\n"),
             (f"{base}.md", document.to_markdown() + "\n"),
         ):
-            before = None
-            if root is not None and (root / path).is_file():
-                before = (root / path).read_text(encoding="utf-8")
+            before = None if root is None else read_inside(root, path)
             self.context.proposal.put(path, text, role=self.name, before=before)

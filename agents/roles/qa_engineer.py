@@ -14,16 +14,17 @@ from agents.actions.report_bug import BugFeedback, ReportBug
 from agents.actions.run_tests import RunTests, TestReport
 from agents.actions.write_code import CodeChange, WriteCode
 from agents.actions.write_test import WriteTest, test_path_for
-from agents.documents import PRD, TaskList
+from agents.documents import TaskList
 from agents.message import Message
+from agents.paths import TEST_REPORT_PATH, UnsafePathError, proposal_path, read_inside
 from agents.role import Role
 from agents.roles.engineer import Engineer
-from agents.sandbox import SandboxLimits
+from agents.sandbox import Containment, SandboxLimits
 from agents.scheduling import run_all
 from agents.test_runner import ChangeReport, detect_test_command, run_repository_tests
 from repo_index.outline import outline
 
-REPORT_PATH = "docs/test_report.md"
+REPORT_PATH = TEST_REPORT_PATH
 
 
 class QaEngineer(Role):
@@ -49,10 +50,6 @@ class QaEngineer(Role):
         self._write_test = WriteTest()
         self._debug = DebugError()
 
-    def _venv_dir(self) -> Path:
-        name = self.context.documents.require(PRD).project_name
-        return Path.home() / ".sopls" / "venvs" / name
-
     async def react(self) -> Message | None:
         changes = [m.payload for m in self.news if isinstance(m.payload, CodeChange)]
         if not changes:
@@ -65,16 +62,17 @@ class QaEngineer(Role):
         await run_all(self._write_tests_for(p) for p in untested)
 
         requirements = self.context.documents.require(TaskList).required_packages
-        runner = RunTests(self._venv_dir(), self.limits)
+        runner = RunTests(self.limits)
         if self.rounds_used >= self.max_test_rounds:
             return self._finish()
         while True:
             self.rounds_used += 1
             self.context.emit(self.name, runner.name, "started", done=self.rounds_used - 1)
             self.report = await runner.run_tests(proposal, requirements, self.context.project_root)
-            outcome = "passed" if self.report.passed else "failed"
-            self.context.emit(self.name, runner.name, "finished", detail=f"tests {outcome}")
-            settled = self.report.passed or self.report.missing_packages or self.report.timed_out
+            self.context.test_verdict = self.report.verdict
+            detail = f"tests {self.report.verdict}{_weaker(self.report.containment)}"
+            self.context.emit(self.name, runner.name, "finished", detail=detail)
+            settled = self.report.passed or self.report.not_run or self.report.timed_out
             if settled or self.rounds_used >= self.max_test_rounds:
                 break
             verdict = await self._debug.diagnose(
@@ -118,8 +116,10 @@ class QaEngineer(Role):
                 root, self.context.proposal, command, limits=self.limits
             )
             fixed = report.ok and not (self._reported_failures(report) & report.after.failed_tests)
-            outcome = "tests passed" if fixed else "tests failed"
-            self.context.emit(self.name, RunTests.name, "finished", detail=outcome)
+            verdict = "timed out" if report.after.timed_out else "passed" if fixed else "failed"
+            self.context.test_verdict = verdict
+            detail = f"tests {verdict}{_weaker(report.after.containment)}"
+            self.context.emit(self.name, RunTests.name, "finished", detail=detail)
             if fixed or self.rounds_used >= self.max_test_rounds:
                 break
             if self.reqa_file is None:
@@ -145,6 +145,11 @@ class QaEngineer(Role):
         """Write (or rewrite) the tests of one source file, proposed or in the repository."""
         proposal = self.context.proposal
         test_path = test_path_for(source_path)
+        try:
+            proposal_path(test_path)
+        except UnsafePathError as exc:
+            self.context.emit(self.name, WriteTest.name, "failed", path=test_path, detail=str(exc))
+            return
         source = proposal.text_of(source_path) or self._on_disk(source_path) or ""
         on_disk = self._on_disk(test_path)
         test = await self._write_test.write(
@@ -159,9 +164,7 @@ class QaEngineer(Role):
 
     def _on_disk(self, path: str) -> str | None:
         root = self.context.project_root
-        if root is None or not (root / path).is_file():
-            return None
-        return (root / path).read_text(encoding="utf-8")
+        return None if root is None else read_inside(root, path)
 
     def _send_bug_report(self, report: BugReport) -> Message:
         message = Message(
@@ -188,6 +191,13 @@ class QaEngineer(Role):
         self.memory.add(message)
         self.publish(message)
         return message
+
+
+def _weaker(containment: Containment | None) -> str:
+    """What the progress line adds when the tests ran without bubblewrap's containment."""
+    if containment in (None, "bubblewrap"):
+        return ""
+    return f" (sandbox: {containment} only, bubblewrap could not run)"
 
 
 def _is_test(path: str) -> bool:

@@ -122,17 +122,35 @@ class Match(_Strict):
         return self.predicate is None or bool(self.predicate(body))
 
 
+API_KEY_PLACEHOLDER = "{api_key}"
+"""Replaced, in a fault's message or a text answer, by the key the request presented."""
+
+STREAM_PIECE_CHARS = 16
+
+
 class Text(_Strict):
-    """A normal assistant answer."""
+    """An assistant answer, ``content`` repeated ``repeat`` times.
+
+    It may ignore ``max_tokens`` (a large ``repeat``) or drip: ``interval`` seconds pass between
+    pieces of ``piece_chars`` characters, streamed or not.
+    """
 
     kind: Literal["text"] = "text"
     content: str
     usage: Usage | None = None
     omit_usage: bool = False
     delay: float = 0.0
+    repeat: int = Field(1, ge=1)
+    piece_chars: int = Field(STREAM_PIECE_CHARS, ge=1)
+    interval: float = Field(0.0, ge=0)
 
     def __init__(self, content: str, **data: Any) -> None:
         BaseModel.__init__(self, content=content, **data)
+
+    @property
+    def text(self) -> str:
+        """The whole answer the client receives."""
+        return self.content * self.repeat
 
 
 class Json(_Strict):
@@ -148,7 +166,7 @@ class Json(_Strict):
         BaseModel.__init__(self, data=data, **kwargs)
 
     @property
-    def content(self) -> str:
+    def text(self) -> str:
         """The text the client receives."""
         return json.dumps(self.data)
 
@@ -163,9 +181,17 @@ class Truncated(_Strict):
     def __init__(self, content: str, **data: Any) -> None:
         BaseModel.__init__(self, content=content, **data)
 
+    @property
+    def text(self) -> str:
+        """The text the client receives."""
+        return self.content
+
 
 class Fault(_Strict):
-    """An HTTP error, optionally telling the client when to retry."""
+    """An HTTP error, optionally telling the client when to retry.
+
+    ``{api_key}`` in the message echoes the presented key, as some servers do on a 401.
+    """
 
     kind: Literal["fault"] = "fault"
     status: int = 500

@@ -25,6 +25,8 @@ from typing import Any, Self
 from urllib.parse import urlsplit
 
 from .script import (
+    API_KEY_PLACEHOLDER,
+    STREAM_PIECE_CHARS,
     Body,
     Fault,
     Hang,
@@ -42,7 +44,6 @@ DEFAULT_MODEL = "scripted-model"
 CHAT_PATH = "/v1/chat/completions"
 NO_RULE_MESSAGE = "scripted endpoint: no rule matches this request"
 JSON_SCHEMA_REFUSAL = "response_format type json_schema is not supported"
-STREAM_PIECE_CHARS = 16
 DEFAULT_EMBEDDING_DIMENSIONS = 8
 _SLEEP_STEP = 0.02
 
@@ -87,6 +88,11 @@ def error_body(status: int, message: str) -> dict[str, Any]:
     return {"error": {"message": message, "type": error_type, "code": status}}
 
 
+def presented_key(record: RecordedRequest) -> str:
+    """The API key the request carried in its ``Authorization: Bearer`` header."""
+    return record.headers.get("authorization", "").removeprefix("Bearer ")
+
+
 def embedding_vector(text: str, dimensions: int) -> list[float]:
     """Unit-length vector derived from sha256, identical for identical text."""
     values: list[float] = []
@@ -118,9 +124,22 @@ class RuleBuilder:
         usage: Usage | None = None,
         omit_usage: bool = False,
         delay: float = 0.0,
+        repeat: int = 1,
+        piece_chars: int = STREAM_PIECE_CHARS,
+        interval: float = 0.0,
     ) -> Rule:
-        """Answer with plain text."""
-        return self._add(Text(content, usage=usage, omit_usage=omit_usage, delay=delay))
+        """Answer with plain text: ``content`` ``repeat`` times, in pieces ``interval`` apart."""
+        return self._add(
+            Text(
+                content,
+                usage=usage,
+                omit_usage=omit_usage,
+                delay=delay,
+                repeat=repeat,
+                piece_chars=piece_chars,
+                interval=interval,
+            )
+        )
 
     def reply_json(
         self,
@@ -227,8 +246,14 @@ class _Handler(BaseHTTPRequestHandler):
         status: int,
         payload: Mapping[str, Any],
         headers: Mapping[str, str] | None = None,
+        *,
+        piece_bytes: int | None = None,
+        interval: float = 0.0,
     ) -> None:
-        """Send a complete JSON response, recording it before the client can see it."""
+        """Send a complete JSON response, recording it before the client can see it.
+
+        With ``interval``, the body goes out in pieces of ``piece_bytes`` that far apart.
+        """
         data = json.dumps(payload).encode()
         record.status = status
         record.finished = time.monotonic()
@@ -238,11 +263,21 @@ class _Handler(BaseHTTPRequestHandler):
         for name, value in (headers or {}).items():
             self.send_header(name, value)
         self.end_headers()
-        self.wfile.write(data)
-        self.wfile.flush()
+        step = piece_bytes if interval and piece_bytes else len(data) or 1
+        for start in range(0, len(data), step):
+            if start:
+                self.server.endpoint._sleep(interval)
+            self.wfile.write(data[start : start + step])
+            self.wfile.flush()
 
-    def send_events(self, record: RecordedRequest, events: Sequence[Mapping[str, Any]]) -> None:
-        """Send Server-Sent Events one by one, then ``[DONE]`` and close."""
+    def send_events(
+        self,
+        record: RecordedRequest,
+        events: Sequence[Mapping[str, Any]],
+        *,
+        interval: float = 0.0,
+    ) -> None:
+        """Send Server-Sent Events one by one, ``interval`` apart, then ``[DONE]`` and close."""
         record.status = 200
         self.close_connection = True
         self.send_response(200)
@@ -250,7 +285,11 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Cache-Control", "no-cache")
         self.send_header("Connection", "close")
         self.end_headers()
-        for event in events:
+        for index, event in enumerate(events):
+            if index and interval:
+                self.server.endpoint._sleep(interval)
+            if self.server.endpoint.stopping:
+                return
             self.wfile.write(f"data: {json.dumps(event)}\n\n".encode())
             self.wfile.flush()
         record.finished = time.monotonic()
@@ -477,9 +516,8 @@ class ScriptedEndpoint:
         reply = rule.reply
         if isinstance(reply, Fault):
             headers = {} if reply.retry_after is None else {"Retry-After": str(reply.retry_after)}
-            handler.send_json(
-                record, reply.status, error_body(reply.status, reply.message), headers
-            )
+            message = reply.message.replace(API_KEY_PLACEHOLDER, presented_key(record))
+            handler.send_json(record, reply.status, error_body(reply.status, message), headers)
         elif isinstance(reply, Hang):
             self._sleep(reply.seconds)
             record.finished = time.monotonic()
@@ -502,7 +540,8 @@ class ScriptedEndpoint:
         if self.stopping:
             handler.close_connection = True
             return
-        content = reply.content
+        content = reply.text.replace(API_KEY_PLACEHOLDER, presented_key(record))
+        pacing = reply if isinstance(reply, Text) else Text("")
         usage = None if omit_usage else (reply.usage or estimate_usage(body, content)).as_dict()
         with self._lock:
             self._counters.next_id += 1
@@ -527,7 +566,9 @@ class ScriptedEndpoint:
             }
             if usage is not None:
                 payload["usage"] = usage
-            handler.send_json(record, 200, payload)
+            handler.send_json(
+                record, 200, payload, piece_bytes=pacing.piece_chars, interval=pacing.interval
+            )
             return
         chunk = {**base, "object": "chat.completion.chunk"}
 
@@ -536,10 +577,8 @@ class ScriptedEndpoint:
             return {**chunk, "choices": choices}
 
         events = [choice({"role": "assistant", "content": ""})]
-        events += [
-            choice({"content": content[i : i + STREAM_PIECE_CHARS]})
-            for i in range(0, len(content), STREAM_PIECE_CHARS)
-        ]
+        step = pacing.piece_chars
+        events += [choice({"content": content[i : i + step]}) for i in range(0, len(content), step)]
         events.append(choice({}, finish_reason))
         stream_options = body.get("stream_options")
         if (
@@ -548,7 +587,7 @@ class ScriptedEndpoint:
             and stream_options.get("include_usage")
         ):
             events.append({**chunk, "choices": [], "usage": usage})
-        handler.send_events(record, events)
+        handler.send_events(record, events, interval=pacing.interval)
 
     def _select(self, body: Body) -> Rule | None:
         with self._lock:
