@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 	CMAKE_ARGS="-DGGML_NATIVE=OFF" $(BIN)/python -m pip install --quiet -e '.[dev,local]'
 	touch $@
 
-run: $(STAMP)
+run: $(STAMP) bubblewrap
 	@test -n "$(IDEA)" || { echo 'Say what to build: make run IDEA="a snake game in the terminal"' >&2; exit 2; }
 	$(BIN)/sopls startup "$(IDEA)"
 

@@ -23,6 +23,7 @@ from pydantic_settings import (
 )
 
 from agents.errors import ConfigError
+from agents.redaction import register_secret
 
 StructuredOutputMode = Literal["auto", "json_schema", "json_object", "prompt"]
 Provider = Literal["auto", "endpoint", "local"]
@@ -135,6 +136,19 @@ class ModelPrice(BaseModel):
     completion: float = Field(ge=0)
 
 
+class ServerSettings(BaseModel):
+    """How `sopls serve` reads its messages. Framing comes before `initialize`, so these come
+    from the config file and the environment only, read when the server starts."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_message_bytes: int = Field(
+        64 * 1024 * 1024,
+        ge=1024,
+        description="the largest JSON-RPC message read; a larger one is skipped with an error",
+    )
+
+
 _config_file: ContextVar[Path | None] = ContextVar("sopls_config_file", default=None)
 
 
@@ -163,6 +177,7 @@ class Settings(BaseSettings):
     llm: LLMSettings = LLMSettings()
     roles: dict[str, RoleSettings] = Field(default_factory=dict)
     pricing: dict[str, ModelPrice] = Field(default_factory=dict)
+    server: ServerSettings = ServerSettings()
     workspace: Path | None = None
     test_command: str | None = Field(
         None, description="the repository's test command, when it is not pytest/npm/go/cargo"
@@ -211,12 +226,16 @@ def load_settings(config_file: Path | str | None = None, **overrides: Any) -> Se
         )
     with _reading(path):
         try:
-            return Settings(**overrides)
+            settings = Settings(**overrides)
         except ValueError as exc:
             where = path or default_config_path()
             raise ConfigError(
                 f"Invalid configuration (from {where}, SOPLS_* or arguments): {exc}"
             ) from exc
+    # Known from here on, so no log line or error can show a key, even before a model is asked.
+    for key in (settings.llm.api_key, *(role.llm.api_key for role in settings.roles.values())):
+        register_secret(key.get_secret_value() if key is not None else None)
+    return settings
 
 
 def write_default_config(path: Path | None = None, *, overwrite: bool = False) -> Path:

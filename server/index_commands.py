@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import logging
 import uuid
+import weakref
 from concurrent.futures import Future
-from pathlib import Path
 from typing import Any
 
 from lsprotocol import types
@@ -27,7 +27,10 @@ logger = logging.getLogger("sopls.server.index")
 
 REPO_MAP = "sopls.repoMap"
 
-WORKSPACE_INDEX: dict[Path, WorkspaceIndex] = {}
+# One index per session (a TCP listener serves several), closed when that session shuts down.
+WORKSPACE_INDEX: weakref.WeakKeyDictionary[SoplsLanguageServer, WorkspaceIndex] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 class RepoMapArguments(CommandArguments):
@@ -38,10 +41,9 @@ class RepoMapArguments(CommandArguments):
 
 def index_for(server: SoplsLanguageServer) -> WorkspaceIndex:
     """The index of the server's workspace; the first one also asks the editor to watch files."""
-    root = server.workspace_root.resolve()
-    index = WORKSPACE_INDEX.get(root)
+    index = WORKSPACE_INDEX.get(server)
     if index is None:
-        index = WORKSPACE_INDEX[root] = WorkspaceIndex(root)
+        index = WORKSPACE_INDEX[server] = WorkspaceIndex(server.workspace_root.resolve())
         if get_capability(
             server.client_capabilities,
             "workspace.did_change_watched_files.dynamic_registration",
@@ -86,14 +88,14 @@ def watched_files_changed(
 
 @SERVER.feature(types.SHUTDOWN)
 def shutdown(server: SoplsLanguageServer, params: None) -> None:
-    for index in WORKSPACE_INDEX.values():
+    index = WORKSPACE_INDEX.pop(server, None)
+    if index is not None:
         index.close()
-    WORKSPACE_INDEX.clear()
 
 
 def _changed(server: SoplsLanguageServer, uris: list[str]) -> None:
     """Schedule these files for re-indexing; before the first map there is no index to update."""
-    index = WORKSPACE_INDEX.get(server.workspace_root.resolve())
+    index = WORKSPACE_INDEX.get(server)
     if index is None:
         return
     for uri in uris:
