@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from lsprotocol import types
@@ -133,9 +134,16 @@ def list_runs(server: SoplsLanguageServer, *arguments: Any) -> list[dict[str, An
 
 def _listing(server: SoplsLanguageServer, run: RunRecord | UnreadableRun) -> dict[str, Any]:
     if isinstance(run, UnreadableRun):
+        # The same keys as any run, so a client lists it like one, with the reason to read.
+        changed = datetime.fromtimestamp(run.folder.stat().st_mtime, UTC).isoformat()
         return {
             "runId": run.run_id,
             "status": "unreadable",
+            "requirement": "",
+            "projectName": None,
+            "cost": {"usd": 0.0, "calls": 0},
+            "created": changed,
+            "updated": changed,
             "error": {"role": "", "action": "", "message": run.reason},
         }
     return {

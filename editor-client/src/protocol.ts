@@ -55,7 +55,16 @@ export interface RunIdArguments {
   runId: string;
 }
 
-export type RunStatus = 'running' | 'completed' | 'cancelled' | 'failed' | 'budget_exceeded';
+export type RunStatus =
+  | 'running'
+  | 'completed'
+  | 'cancelled'
+  | 'failed'
+  | 'budget_exceeded'
+  // listed runs only: no process runs it any more; its files cannot be read; its project was not written
+  | 'interrupted'
+  | 'unreadable'
+  | 'unwritten';
 
 export type ChangeKind = 'create' | 'modify' | 'delete';
 
@@ -98,6 +107,8 @@ export interface RunSummary {
   cost: { usd: number; calls: number };
   created: string;
   updated: string;
+  /** Why an `unreadable` run cannot be read. */
+  error?: { message: string };
 }
 
 export interface ApplyRunResult {

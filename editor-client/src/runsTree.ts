@@ -14,6 +14,9 @@ const STATUS_ICONS: Record<RunStatus, string> = {
   cancelled: 'debug-stop',
   failed: 'error',
   budget_exceeded: 'warning',
+  interrupted: 'debug-pause',
+  unreadable: 'circle-slash',
+  unwritten: 'warning',
 };
 
 /** "sopls Runs": each run with its status and cost, and under it the files it proposes. */
@@ -51,7 +54,8 @@ export class RunsTree implements vscode.TreeDataProvider<RunsNode>, vscode.Dispo
   }
 
   private runItem(run: RunSummary): vscode.TreeItem {
-    const item = new vscode.TreeItem(headline(run.requirement), vscode.TreeItemCollapsibleState.Collapsed);
+    const label = headline(run.requirement || run.error?.message || run.runId);
+    const item = new vscode.TreeItem(label, vscode.TreeItemCollapsibleState.Collapsed);
     const live = this.runs.running().find((running) => running.runId === run.runId);
     const status = live ? 'running' : run.status;
     item.id = run.runId;

@@ -20,7 +20,7 @@ export async function reviewRun(services: Services, argument: RunArgument): Prom
 }
 
 export async function resumeRun(services: Services, argument: RunArgument): Promise<void> {
-  const run = await chooseRun(services, argument, (r) => r.status !== 'completed', {
+  const run = await chooseRun(services, argument, (r) => r.status !== 'completed' && r.status !== 'unreadable', {
     title: 'sopls: Resume Run',
     placeHolder: 'The run to continue from its last finished step',
     none: 'sopls: no run to resume; every run is completed.',
