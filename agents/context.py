@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from agents.config import Settings, load_settings
 from agents.cost import CostManager
@@ -14,7 +14,10 @@ from agents.llm import LLM
 from agents.llm.journal import CallJournal
 from agents.proposal import Proposal
 
-TestVerdict = Literal["passed", "failed", "timed out"]
+if TYPE_CHECKING:
+    from agents.test_runner import ChangeReport
+
+TestVerdict = Literal["passed", "failed", "timed out", "not run"]
 
 
 @dataclass
@@ -29,6 +32,7 @@ class Context:
     journal: CallJournal | None = None
     # QA's last word on the tests: "passed", "failed" or "timed out"; None when none ran
     test_verdict: TestVerdict | None = None
+    test_report: ChangeReport | None = None  # QA's last run of a repository's own tests
     listeners: list[EventListener] = field(default_factory=list)
     _llms: dict[str, LLM] = field(default_factory=dict, init=False, repr=False)
 

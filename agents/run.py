@@ -10,6 +10,7 @@ later from its stored proposal without replaying anything.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -33,7 +34,15 @@ from agents.redaction import redact
 from agents.role import Role
 from agents.roles import Architect, Engineer, ProductManager, ProjectManager, QaEngineer
 from agents.roles.repository_change import LEGACY_CODE_BUDGET
-from agents.run_state import RunCost, RunError, RunFolder, RunOptions, RunRecord, RunStatus
+from agents.run_state import (
+    RunCost,
+    RunError,
+    RunFolder,
+    RunOptions,
+    RunRecord,
+    RunStatus,
+    write_atomic,
+)
 from agents.team import Team
 from repo_index.index import RepoIndex
 
@@ -277,5 +286,9 @@ def _finish(
     record.cost = RunCost.of(context.cost.totals)
     record.file_errors = dict(failures.files)
     record.test_verdict = context.test_verdict
+    if context.test_report is not None:
+        record.tests = context.test_report.to_json()
+        write_atomic(folder.path / "test_report.md", context.test_report.summary())
+        write_atomic(folder.path / "test_report.json", json.dumps(record.tests, indent=2) + "\n")
     folder.checkpoint(context)
     folder.save(record)

@@ -12,7 +12,7 @@ import tempfile
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_core import PydanticCustomError
@@ -109,6 +109,7 @@ class RunRecord(BaseModel):
     target: str | None = Field(None, description="the project folder, when the user named one")
     file_errors: dict[str, str] = Field(default_factory=dict)
     test_verdict: TestVerdict | None = None
+    tests: dict[str, Any] | None = Field(None, description="QA's repository test report")
     created: datetime = Field(default_factory=lambda: datetime.now(UTC))
     updated: datetime = Field(default_factory=lambda: datetime.now(UTC))
 

@@ -244,9 +244,11 @@ async def run_on_copy(
     extra_env: Mapping[str, str] | None = None,
     python: Path | None = None,
     read_only: Sequence[Path] = (),
+    collect: Callable[[Path], None] | None = None,
 ) -> CopyRun:
     """Run `command` in a fresh copy of `source` (empty when None) with `proposal` written over
-    it; the copy is removed afterwards. Copying and cleaning up run off the event loop."""
+    it; `collect` reads what it needs from the copy before the copy is removed. Copying, collecting
+    and cleaning up run off the event loop."""
     area = Path(await asyncio.to_thread(tempfile.mkdtemp, prefix="sopls-tests-"))
     try:
         root = await asyncio.to_thread(sandbox_copy, source, area)
@@ -255,6 +257,8 @@ async def run_on_copy(
         result = await run_sandboxed(
             root, command, limits=limits, extra_env=extra_env, python=python, read_only=read_only
         )
+        if collect is not None:
+            await asyncio.to_thread(collect, root)
     finally:
         await asyncio.to_thread(shutil.rmtree, area, ignore_errors=True)
     return CopyRun(result=result, root=root)

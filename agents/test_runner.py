@@ -14,13 +14,17 @@ import os
 import re
 import shlex
 import shutil
+import stat
 import sys
+import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
+from xml.parsers import expat
 
+from agents.context import TestVerdict
 from agents.errors import ConfigError
 from agents.proposal import Proposal
 from agents.sandbox import Containment, SandboxLimits, SandboxResult, run_on_copy
@@ -34,10 +38,57 @@ _TEST_FILE_PATTERNS = ("test_*.py", "*_test.py")
 _LISTED_AT_MOST = 20
 _OUTPUT_TAIL_LINES = 30
 _DEFAULT_LIMITS = SandboxLimits()
+# pytest writes its per-test results here, inside the copy (the run's working folder).
+JUNIT_FILE = ".sopls-junit.xml"
+_JUNIT_MAX_BYTES = 8 * 1024 * 1024
+_REASON_MAX_CHARS = 200
+# pytest's exit codes for "interrupted", "internal error", "usage error" and "no tests collected".
+_PYTEST_NOT_RUN_CODES = {2: "was interrupted", 3: "hit an internal error", 4: "was misused"}
+_PYTEST_NO_TESTS = 5
+_COMMAND_NOT_FOUND = 127
 
 
 class InvalidTestCommandError(ConfigError):
     """The configured test command cannot be turned into an argument list."""
+
+
+class JunitXmlError(ValueError):
+    """A JUnit XML file that is refused: too large, not well-formed, or declaring a DOCTYPE."""
+
+
+@dataclass(frozen=True)
+class TestCounts:
+    """How many tests a run passed, failed, errored and skipped, from the runner's own results."""
+
+    __test__ = False
+    passed: int
+    failed: int
+    errors: int
+    skipped: int
+
+
+@dataclass(frozen=True)
+class JunitResults:
+    """Per-test results of a JUnit XML file, by pytest node id.
+
+    `errors` include the test files that could not be collected (`uncollected`);
+    `collection_error` says which one and why, for the first one.
+    """
+
+    passed: frozenset[str]
+    failed: frozenset[str]
+    errors: frozenset[str]
+    skipped: frozenset[str]
+    uncollected: frozenset[str]
+    collection_error: str | None
+
+    @property
+    def ran_a_test(self) -> bool:
+        return bool(self.passed or self.failed or self.skipped or self.errors - self.uncollected)
+
+    @property
+    def counts(self) -> TestCounts:
+        return TestCounts(len(self.passed), len(self.failed), len(self.errors), len(self.skipped))
 
 
 @dataclass(frozen=True)
@@ -51,7 +102,11 @@ class TestCommand:
 
 @dataclass(frozen=True)
 class TestOutcome:
-    """One run of the tests; `exit_code` is None when the time limit stopped it."""
+    """One run of the tests; `exit_code` is None when the time limit stopped it.
+
+    `counts` and `passed_tests` are known only from a runner's machine-readable results;
+    `not_run_reason` says why no test ran at all (nothing collected, a missing command).
+    """
 
     __test__ = False
     passed: bool
@@ -61,16 +116,36 @@ class TestOutcome:
     output: str
     containment: Containment = "none"
     sandbox_notes: tuple[str, ...] = ()
+    passed_tests: frozenset[str] = frozenset()
+    counts: TestCounts | None = None
+    not_run_reason: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The counts for the run result; without machine-readable results only failures are
+        known, by name."""
+        counts = self.counts
+        return {
+            "passed": counts.passed if counts else None,
+            "failed": counts.failed if counts else len(self.failed_tests),
+            "errors": counts.errors if counts else None,
+            "exitCode": self.exit_code,
+            "timedOut": self.timed_out,
+        }
 
 
 @dataclass(frozen=True)
 class ChangeReport:
-    """The same tests before and after a change, so only new failures count against it."""
+    """The same tests before and after a change, so only new failures count against it.
+
+    `must_pass` are the tests a bug report quotes as failing: the change is only a fix when
+    they no longer fail.
+    """
 
     __test__ = False
     command: TestCommand
     before: TestOutcome
     after: TestOutcome
+    must_pass: frozenset[str] = frozenset()
 
     @property
     def broken_by_change(self) -> frozenset[str]:
@@ -83,13 +158,35 @@ class ChangeReport:
         return self.before.failed_tests
 
     @property
+    def still_failing(self) -> frozenset[str]:
+        """Tests failing both before and with the change."""
+        return self.before.failed_tests & self.after.failed_tests
+
+    @property
+    def fixed(self) -> frozenset[str]:
+        """Tests failing before the change that ran and did not fail with it."""
+        if self.after.timed_out or self.after.not_run_reason is not None:
+            return frozenset()
+        fixed = self.before.failed_tests - self.after.failed_tests
+        return fixed & self.after.passed_tests if self.after.counts else fixed
+
+    @property
+    def not_run_reason(self) -> str | None:
+        """Why no test ran with the change, when none ran without it either; a change that stops
+        tests from running is a failure instead (its broken files or exit code show it)."""
+        if self.before.not_run_reason is None and not self.before.timed_out:
+            return None
+        return self.after.not_run_reason
+
+    @property
     def ok(self) -> bool:
         """True when the change breaks nothing the runs can show.
 
         A failing run whose output names no test (a build error, a crash, an unknown runner) is
-        only accepted when the repository failed the same way before the change.
+        only accepted when the repository failed the same way before the change; tests that did
+        not run at all show nothing.
         """
-        if self.after.timed_out or self.broken_by_change:
+        if self.after.timed_out or self.broken_by_change or self.not_run_reason is not None:
             return False
         if self.after.passed or self.after.failed_tests:
             return True
@@ -98,6 +195,33 @@ class ChangeReport:
             and self.before.exit_code == self.after.exit_code
             and not self.before.failed_tests
         )
+
+    @property
+    def verdict(self) -> TestVerdict:
+        """QA's word: a change passes only when it breaks nothing and fixes what it must."""
+        if self.after.timed_out:
+            return "timed out"
+        if self.not_run_reason is not None:
+            return "not run"
+        return "passed" if self.ok and not self.must_pass & self.after.failed_tests else "failed"
+
+    def line(self) -> str:
+        """One line for the terminal, e.g. `tests: 1 failed before → 1 passed after`."""
+        return describe_tests(self.to_json())
+
+    def to_json(self) -> dict[str, Any]:
+        """The `tests` field of a run's result and the run folder's `test_report.json`."""
+        document: dict[str, Any] = {
+            "before": self.before.to_json(),
+            "after": self.after.to_json(),
+            "newlyFailing": sorted(self.broken_by_change),
+            "stillFailing": sorted(self.still_failing),
+            "fixed": sorted(self.fixed),
+            "verdict": self.verdict,
+        }
+        if self.not_run_reason is not None:
+            document["reason"] = self.not_run_reason
+        return document
 
     def summary(self) -> str:
         """A short Markdown report for the QA feedback and the test report document."""
@@ -129,9 +253,14 @@ class ChangeReport:
     def _verdict(self) -> str:
         if self.after.timed_out:
             return "not OK: the tests did not finish in time with the change."
+        if self.not_run_reason is not None:
+            return f"not run: {self.not_run_reason}."
         broken = len(self.broken_by_change)
         if broken:
             return f"not OK: the change breaks {broken} test{'s' if broken != 1 else ''}."
+        unfixed = self.must_pass & self.after.failed_tests
+        if unfixed:
+            return f"not OK: the reported failures still fail: {', '.join(sorted(unfixed))}."
         if not self.ok:
             return (
                 "not OK: the tests fail with the change in a way that names no test and "
@@ -221,16 +350,125 @@ async def run_repository_tests(
     interpreter) is put first on PATH in both.
     """
     argv = run_argv(command)
+    if command.kind == "pytest":
+        # xunit1 names each test's file, so results carry the same node ids as pytest's output.
+        argv += [f"--junitxml={JUNIT_FILE}", "-o", "junit_family=xunit1"]
     toolchain = _toolchain_env(command)
     # The toolchain's folders (rustup's toolchains, the module caches) are seen read-only.
     folders = [Path(value) for value in toolchain.values() if os.path.isabs(value)]
     run = partial(run_on_copy, limits=limits, extra_env=toolchain, python=python, read_only=folders)
-    before, after = await asyncio.gather(run(root, None, argv), run(root, proposal, argv))
+    junit_before, junit_after = _JunitReader(), _JunitReader()
+    before, after = await asyncio.gather(
+        run(root, None, argv, collect=junit_before), run(root, proposal, argv, collect=junit_after)
+    )
     return ChangeReport(
         command=command,
-        before=_outcome(before.result, command.kind, before.root),
-        after=_outcome(after.result, command.kind, after.root),
+        before=_outcome(before.result, command.kind, before.root, junit_before.results()),
+        after=_outcome(after.result, command.kind, after.root, junit_after.results()),
     )
+
+
+class _JunitReader:
+    """Reads pytest's JUnit XML from a copy before the copy is removed.
+
+    The tests may have replaced the file with a link or a device, so only a regular file is
+    read, without following links, and no more than the size cap.
+    """
+
+    def __init__(self) -> None:
+        self.data: bytes | None = None
+
+    def __call__(self, copy_root: Path) -> None:
+        try:
+            handle = os.open(copy_root / JUNIT_FILE, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        except OSError:
+            return
+        with os.fdopen(handle, "rb") as file:
+            if stat.S_ISREG(os.fstat(file.fileno()).st_mode):
+                self.data = file.read(_JUNIT_MAX_BYTES + 1)
+
+    def results(self) -> JunitResults | str | None:
+        """The results, the reason they were refused, or None when there was no file."""
+        if self.data is None:
+            return None
+        try:
+            return parse_junit_xml(self.data)
+        except JunitXmlError as exc:
+            return str(exc)
+
+
+def parse_junit_xml(data: bytes) -> JunitResults:
+    """Per-test outcomes from pytest's JUnit XML (family xunit1).
+
+    The file is written by code under test, so it is size-capped and a DOCTYPE is refused
+    before any entity it declares can be expanded.
+    """
+    if len(data) > _JUNIT_MAX_BYTES:
+        raise JunitXmlError(f"the JUnit XML is larger than {_JUNIT_MAX_BYTES} bytes")
+
+    def refuse_doctype(*_: object) -> None:
+        raise JunitXmlError("the JUnit XML declares a DOCTYPE, which test results never need")
+
+    builder = ET.TreeBuilder()
+    parser = expat.ParserCreate()
+    parser.StartDoctypeDeclHandler = refuse_doctype
+    parser.EntityDeclHandler = refuse_doctype
+    parser.StartElementHandler = builder.start
+    parser.EndElementHandler = builder.end
+    parser.CharacterDataHandler = builder.data
+    try:
+        parser.Parse(data, True)
+    except expat.ExpatError as exc:
+        raise JunitXmlError(f"the JUnit XML is not well-formed ({exc})") from None
+    outcomes: dict[str, set[str]] = {
+        "passed": set(),
+        "failure": set(),
+        "error": set(),
+        "skipped": set(),
+    }
+    uncollected: dict[str, str] = {}
+    for case in builder.close().iter("testcase"):
+        name = _node_id(case)
+        found = [child for child in case if child.tag in outcomes]
+        outcome = found[0].tag if found else "passed"
+        outcomes[outcome].add(name)
+        if outcome == "error" and not case.get("classname"):
+            uncollected.setdefault(name, _error_line(found[0].text or ""))
+    first = next(iter(uncollected.items()), None)
+    return JunitResults(
+        passed=frozenset(outcomes["passed"]),
+        failed=frozenset(outcomes["failure"]),
+        errors=frozenset(outcomes["error"]),
+        skipped=frozenset(outcomes["skipped"]),
+        uncollected=frozenset(uncollected),
+        collection_error=f"{first[0]} cannot be collected: {first[1]}" if first else None,
+    )
+
+
+def _node_id(case: ET.Element) -> str:
+    """pytest's node id from xunit1's `file`, `classname` (module, then classes) and `name`."""
+    file, classname, name = case.get("file"), case.get("classname", ""), case.get("name", "")
+    if file is None:
+        return f"{classname}::{name}" if classname else name
+    if not classname:
+        return file  # a test file that could not be collected
+    module = file.removesuffix(".py").replace("/", ".")
+    classes = classname.removeprefix(module).lstrip(".").replace(".", "::")
+    return "::".join(part for part in (file, classes, name) if part)
+
+
+def _error_line(text: str) -> str:
+    """The exception a traceback ends with (pytest marks it `E`), else its last line."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    marked = [line.removeprefix("E").strip() for line in lines if line.startswith("E ")]
+    return (marked or lines or ["no reason given"])[-1]
+
+
+def _one_line(text: str) -> str:
+    """Text from a run made safe for one terminal line: printable, collapsed and capped."""
+    words = "".join(char if char.isprintable() else " " for char in text).split()
+    line = " ".join(words)
+    return line if len(line) <= _REASON_MAX_CHARS else line[: _REASON_MAX_CHARS - 1] + "…"
 
 
 def _toolchain_env(command: TestCommand) -> dict[str, str]:
@@ -277,20 +515,51 @@ def _go_env() -> dict[str, str]:
     return {"GOMODCACHE": str(modcache)} if modcache.is_dir() else {}
 
 
-def _outcome(result: SandboxResult, kind: TestKind, copy_root: Path) -> TestOutcome:
-    """Names are made relative to the copy, as runners such as node name a file by its path."""
+def _outcome(
+    result: SandboxResult, kind: TestKind, copy_root: Path, junit: JunitResults | str | None
+) -> TestOutcome:
+    """Names are made relative to the copy, as runners such as node name a file by its path.
+
+    pytest's JUnit results, when readable, give the per-test outcomes; otherwise the names
+    come from the output.
+    """
     output = "\n".join(part for part in (result.stdout, result.stderr) if part)
     prefixes = {f"{copy_root}{os.sep}", f"{copy_root.resolve()}{os.sep}"}
     names = frozenset(_strip_prefixes(name, prefixes) for name in parse_failed_tests(output, kind))
+    results = junit if isinstance(junit, JunitResults) else None
     return TestOutcome(
         passed=result.ok,
         exit_code=result.exit_code,
         timed_out=result.timed_out,
-        failed_tests=names,
+        failed_tests=results.failed | results.errors if results else names,
         output=output,
         containment=result.containment,
         sandbox_notes=result.notes,
+        passed_tests=results.passed if results else frozenset(),
+        counts=results.counts if results else None,
+        not_run_reason=None if result.timed_out else _not_run_reason(result, kind, junit),
     )
+
+
+def _not_run_reason(
+    result: SandboxResult, kind: TestKind, junit: JunitResults | str | None
+) -> str | None:
+    """Why a run that finished ran no test at all, or None when some test ran."""
+    if result.exit_code == _COMMAND_NOT_FOUND:
+        return f"the test command was not found ({_one_line(shlex.join(result.command[:1]))})"
+    if kind != "pytest" or result.ok:
+        return None
+    if isinstance(junit, str):
+        return _one_line(junit)
+    if junit is None:
+        return f"pytest wrote no results (exit code {result.exit_code})"
+    if junit.ran_a_test:
+        return None
+    if junit.collection_error is not None:
+        return _one_line(junit.collection_error)
+    if result.exit_code == _PYTEST_NO_TESTS:
+        return "pytest collected no tests"
+    return f"pytest {_PYTEST_NOT_RUN_CODES.get(result.exit_code or 0, 'ran no test')}"
 
 
 def _strip_prefixes(name: str, prefixes: Iterable[str]) -> str:
@@ -349,6 +618,25 @@ _PARSERS: dict[str, tuple[Callable[[str], set[str]], ...]] = {
 def parse_failed_tests(output: str, kind: TestKind) -> frozenset[str]:
     """The failed tests a runner's output names; a custom command may be any of the runners."""
     return frozenset(name for parse in _PARSERS[kind] for name in parse(output))
+
+
+def describe_tests(document: dict[str, Any]) -> str:
+    """The terminal line for a `tests` document (see `ChangeReport.to_json`)."""
+    if "reason" in document:
+        return f"tests: not run — {document['reason']}"
+    return f"tests: {_side(document['before'])} before → {_side(document['after'])} after"
+
+
+def _side(side: dict[str, Any]) -> str:
+    if side["timedOut"]:
+        return "timed out"
+    if side["passed"] is None:
+        # a runner whose output gives no counts: what it names, else its exit code
+        if side["failed"]:
+            return f"{side['failed']} failed"
+        return "passed" if side["exitCode"] == 0 else f"failed (exit code {side['exitCode']})"
+    counts = ((side["failed"], "failed"), (side["errors"], "errors"), (side["passed"], "passed"))
+    return ", ".join(f"{count} {label}" for count, label in counts if count) or "no tests"
 
 
 def _describe(outcome: TestOutcome) -> str:

@@ -245,6 +245,8 @@ def run_result(
         result["error"] = record.error.model_dump()
     if record.file_errors:
         result["fileErrors"] = record.file_errors
+    if record.tests is not None:
+        result["tests"] = record.tests
     return result
 
 

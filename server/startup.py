@@ -31,6 +31,7 @@ from agents.roles.qa_engineer import REPORT_PATH
 from agents.run import execute, write_result
 from agents.run_lock import RunLock, claim_folder
 from agents.run_state import RunFolder, RunOptions, RunRecord, new_run_id
+from agents.test_runner import describe_tests
 from server.arguments import describe
 from server.disk_writer import WriteResult, write_project
 
@@ -297,6 +298,9 @@ def _report(
     if written is not None:
         commit = f" and committed {written.commit[:10]}" if written.commit else ""
         out.print(f"Wrote {len(written.written)} files to {escape(str(root))}{commit}.")
+    if record.tests is not None:
+        colour = "green" if record.tests["verdict"] == "passed" else "yellow"
+        err.print(f"[{colour}]{escape(describe_tests(record.tests))}[/{colour}]")
     if record.test_verdict in ("failed", "timed out"):
         report = escape(str(root / REPORT_PATH))
         err.print(f"[red]✗[/red] QA's tests {record.test_verdict}; the report is {report}")

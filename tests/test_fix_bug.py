@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 
@@ -105,7 +106,12 @@ async def test_a_bug_goes_straight_to_the_engineer_and_the_test_passes(
     assert FAILING_OUTPUT in plan_prompt  # the failing output is the Bug Feedback
     assert "def add(a: int, b: int) -> int:" in plan_prompt  # Legacy Code from the index
     test_runs = [e for e in events if e.action == "RunTests" and e.status == "finished"]
-    assert [e.detail for e in test_runs] == ["tests passed"]
+    assert [e.detail for e in test_runs] == ["tests: 1 failed, 1 passed before → 2 passed after"]
+    assert record.test_verdict == "passed"
+    assert record.tests is not None
+    assert record.tests["fixed"] == ["tests/test_calc.py::test_add"]
+    assert "**Verdict:** OK" in (folder.path / "test_report.md").read_text()
+    assert json.loads((folder.path / "test_report.json").read_text()) == record.tests
     assert (repo / "pkg" / "calc.py").read_text() == CALC  # nothing written to the repository
 
 
@@ -132,8 +138,11 @@ async def test_a_fix_that_leaves_the_reported_test_failing_goes_back(
 
     assert record.status == "completed"
     assert context.proposal.text_of("pkg/calc.py") == CALC.replace("return a - b", "return a + b")
-    test_runs = [e.detail for e in events if e.action == "RunTests" and e.status == "finished"]
-    assert test_runs == ["tests failed", "tests passed"]
+    test_runs = [(e.status, e.detail) for e in events if e.action == "RunTests" and e.detail]
+    assert test_runs == [
+        ("failed", "tests: 1 failed, 1 passed before → 1 failed, 1 passed after"),
+        ("finished", "tests: 1 failed, 1 passed before → 2 passed after"),
+    ]
 
 
 async def test_fix_bug_over_lsp_proposes_a_minimal_hunk(
@@ -147,6 +156,8 @@ async def test_fix_bug_over_lsp_proposes_a_minimal_hunk(
         )
 
         assert result["status"] == "completed"
+        assert result["tests"]["verdict"] == "passed"
+        assert result["tests"]["newlyFailing"] == result["tests"]["stillFailing"] == []
         assert [f["path"] for f in result["files"]] == ["pkg/calc.py"]
         assert result["files"][0]["change"] == "modify"
         (edit,) = client.edits

@@ -6,6 +6,7 @@ rewritten here. Test runs are bounded by `max_test_rounds` over the whole run.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -115,12 +116,14 @@ class QaEngineer(Role):
             report = await run_repository_tests(
                 root, self.context.proposal, command, limits=self.limits
             )
-            fixed = report.ok and not (self._reported_failures(report) & report.after.failed_tests)
-            verdict = "timed out" if report.after.timed_out else "passed" if fixed else "failed"
-            self.context.test_verdict = verdict
-            detail = f"tests {verdict}{_weaker(report.after.containment)}"
-            self.context.emit(self.name, RunTests.name, "finished", detail=detail)
-            if fixed or self.rounds_used >= self.max_test_rounds:
+            report = replace(report, must_pass=self._reported_failures(report))
+            self.context.test_verdict = report.verdict
+            self.context.test_report = report
+            detail = f"{report.line()}{_weaker(report.after.containment)}"
+            # Only tests that ran and passed earn a tick; "not run" is no pass either.
+            status = "finished" if report.verdict == "passed" else "failed"
+            self.context.emit(self.name, RunTests.name, status, detail=detail)
+            if report.verdict in ("passed", "not run") or self.rounds_used >= self.max_test_rounds:
                 break
             if self.reqa_file is None:
                 if not change.files:
