@@ -34,6 +34,7 @@ from agents.redaction import redact
 from agents.role import Role
 from agents.roles import Architect, Engineer, ProductManager, ProjectManager, QaEngineer
 from agents.roles.repository_change import LEGACY_CODE_BUDGET
+from agents.run_lock import RunLockedError, TargetNotEmptyError
 from agents.run_state import (
     RunCost,
     RunError,
@@ -49,6 +50,7 @@ from repo_index.index import RepoIndex
 logger = logging.getLogger("sopls.run")
 
 README_LINES = 40  # of a repository's README in the roles' context
+FREE_NAME_ATTEMPTS = 20  # project_2 … project_20 before a taken name stops the run
 
 # Puts a finished run's proposal in place (the command line writes the project); raises to refuse.
 ResultWriter = Callable[[RunRecord, Proposal], None]
@@ -148,6 +150,24 @@ def _hand_over(team: Team, options: RunOptions) -> None:
     )
 
 
+def _claim_free_name(name: str, claim: Callable[[str], None]) -> str:
+    """The PRD's project name, or with a number added when that folder is taken by another
+    project or run, as two ideas often get the same name; a folder that cannot be made at all
+    stops the run (the caller's error says why)."""
+    for attempt in range(1, FREE_NAME_ATTEMPTS + 1):
+        candidate = name if attempt == 1 else f"{name}_{attempt}"
+        try:
+            claim(candidate)
+        except (TargetNotEmptyError, RunLockedError):
+            if attempt == FREE_NAME_ATTEMPTS:
+                raise
+            continue
+        if candidate != name:
+            logger.warning("The folder %s is taken, so the project is named %s.", name, candidate)
+        return candidate
+    raise AssertionError("unreachable: the last attempt returns or raises")
+
+
 class _Failures:
     """Which role and action failed last (for the run's error), and which files failed."""
 
@@ -212,9 +232,11 @@ async def execute(
         if event.status != "finished" or record.project_name is not None or prd is None:
             return
         record.project_name = record.options.project_name or prd.project_name
-        folder.save(record)
         if claim_project is not None and record.target is None:
-            claim_project(folder.project_root(record))
+            record.project_name = _claim_free_name(
+                record.project_name, lambda name: claim_project(folder.project_root_for(name))
+            )
+        folder.save(record)
 
     context.listeners.extend([failures, checkpoint, *listeners, name_project])
     record.status = "running"
@@ -280,7 +302,8 @@ def _finish(
     error: RunError | None,
 ) -> None:
     prd = context.documents.get(PRD)
-    record.project_name = record.options.project_name or (prd.project_name if prd else None)
+    if record.project_name is None:  # else named when the PRD came, perhaps with a number
+        record.project_name = record.options.project_name or (prd.project_name if prd else None)
     record.status = status
     record.error = error
     record.cost = RunCost.of(context.cost.totals)

@@ -183,8 +183,11 @@ class RunFolder:
         """Where the run's project goes: the named folder, else `<workspace>/<project_name>`."""
         if record.target:
             return Path(record.target)
-        workspace = self.path.parent.parent.parent  # <workspace>/.sopls/runs/<id>
-        return workspace / (record.project_name or record.id)
+        return self.project_root_for(record.project_name or record.id)
+
+    def project_root_for(self, name: str) -> Path:
+        """The folder a project of this name gets in the workspace the run is kept in."""
+        return self.path.parent.parent.parent / name  # <workspace>/.sopls/runs/<id>
 
     @classmethod
     def open(cls, path: Path) -> tuple[RunFolder, RunRecord]:

@@ -7,7 +7,6 @@ one plain line, and model text or paths are never read as Rich markup.
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -209,7 +208,7 @@ def test_a_second_run_in_the_default_workspace_is_refused_while_the_first_has_no
         first.communicate()
 
 
-def test_a_prd_naming_a_taken_folder_stops_the_run_before_the_next_call(
+def test_a_prd_naming_a_taken_folder_gets_the_next_free_name(
     endpoint: ScriptedEndpoint, tmp_path: Path
 ) -> None:
     script_company(endpoint)
@@ -217,13 +216,26 @@ def test_a_prd_naming_a_taken_folder_stops_the_run_before_the_next_call(
     taken.mkdir(parents=True)
     (taken / "keep.txt").write_text("someone else's")
 
+    done = sopls("startup", "a word-frequency CLI", endpoint=endpoint, cwd=tmp_path)
+
+    assert done.returncode == 0, done.stderr
+    assert f"The folder {PRD['project_name']} is taken" in done.stderr
+    assert [entry.name for entry in taken.iterdir()] == ["keep.txt"]
+    assert (tmp_path / "workspace" / f"{PRD['project_name']}_2" / "main.py").exists()
+
+
+def test_a_prd_naming_a_folder_that_cannot_be_made_stops_the_run_before_the_next_call(
+    endpoint: ScriptedEndpoint, tmp_path: Path
+) -> None:
+    endpoint.on(schema="PRD").reply_json({**PRD, "project_name": "w" * 300})
+    script_company(endpoint)
+
     stopped = sopls("startup", "a word-frequency CLI", endpoint=endpoint, cwd=tmp_path)
 
     assert stopped.returncode == 1, stopped.stderr
-    assert f"The folder {taken} is not empty" in stopped.stderr
+    assert "Cannot write to" in stopped.stderr
     assert "--project-path" in stopped.stderr
     assert [schema_names(r.body) for r in endpoint.chat_requests] == [{"PRD"}]
-    assert [entry.name for entry in taken.iterdir()] == ["keep.txt"]
     folder = run_folder(tmp_path / "workspace")
 
     elsewhere = tmp_path / "wf"
@@ -239,7 +251,6 @@ def test_a_prd_naming_a_taken_folder_stops_the_run_before_the_next_call(
 
     assert moved.returncode == 0, moved.stderr
     assert (elsewhere / "main.py").exists()
-    assert json.loads((elsewhere / "docs" / "prd.json").read_text())["project_name"] == "word_freq"
     assert not any("PRD" in schema_names(r.body) for r in endpoint.chat_requests[1:])
     assert RunFolder.open(folder)[1].status == "completed"
 
