@@ -8,6 +8,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from file_tree import write_tree
 
 from agents.proposal import Proposal
 from agents.test_runner import (
@@ -25,14 +26,6 @@ TEST_SIMPLE = "from simple import add_one\n\n\ndef test_add_one():\n    assert a
 REPORTED = "tests/test_simple.py::test_add_one"
 
 
-def _repo(root: Path, files: dict[str, str]) -> Path:
-    for relative, text in files.items():
-        path = root / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-    return root
-
-
 async def _run(root: Path, changes: dict[str, str]) -> ChangeReport:
     command = detect_test_command(root, python=PY)
     assert command is not None
@@ -46,7 +39,7 @@ async def _run(root: Path, changes: dict[str, str]) -> ChangeReport:
 @pytest.fixture
 def flat_repo(tmp_path: Path) -> Path:
     files = {"pytest.ini": "[pytest]\n", "simple.py": SIMPLE, "tests/test_simple.py": TEST_SIMPLE}
-    return _repo(tmp_path / "flat", files)
+    return write_tree(tmp_path / "flat", files)
 
 
 async def test_a_fix_turns_the_failing_test_into_a_passing_one(flat_repo: Path) -> None:
@@ -73,7 +66,7 @@ async def test_a_non_fix_leaves_the_test_failing_and_does_not_pass(flat_repo: Pa
 
 async def test_tests_that_cannot_import_the_package_did_not_run(tmp_path: Path) -> None:
     package = "src/sample/simple.py"
-    root = _repo(
+    root = write_tree(
         tmp_path / "src_layout",
         {
             "pyproject.toml": "[project]\nname = 'sample'\nversion = '0'\n\n"

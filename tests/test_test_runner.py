@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from file_tree import write_tree
 
 from agents.errors import ConfigError
 from agents.proposal import Proposal
@@ -26,14 +27,6 @@ from agents.test_runner import (
 
 PY = Path(sys.executable)
 NPM_PLACEHOLDER = 'echo "Error: no test specified" && exit 1'
-
-
-def _write(root: Path, files: dict[str, str]) -> Path:
-    for relative, text in files.items():
-        path = root / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-    return root
 
 
 def _proposal(root: Path, files: dict[str, str]) -> Proposal:
@@ -69,27 +62,27 @@ def _proposal(root: Path, files: dict[str, str]) -> Proposal:
     ],
 )
 def test_detection(tmp_path: Path, files: dict[str, str], kind: str | None) -> None:
-    command = detect_test_command(_write(tmp_path, files))
+    command = detect_test_command(write_tree(tmp_path, files))
     assert (command.kind if command else None) == kind
 
 
 def test_detected_commands(tmp_path: Path) -> None:
-    py_repo = _write(tmp_path / "py", {"pytest.ini": "[pytest]\n"})
+    py_repo = write_tree(tmp_path / "py", {"pytest.ini": "[pytest]\n"})
     assert detect_test_command(py_repo) == TestCommand(
         argv=[sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], kind="pytest"
     )
     venv_python = Path("/somewhere/.venv/bin/python")
     assert detect_test_command(py_repo, python=venv_python).argv[0] == str(venv_python)
-    npm_repo = _write(tmp_path / "js", {"package.json": '{"scripts": {"test": "mocha"}}'})
+    npm_repo = write_tree(tmp_path / "js", {"package.json": '{"scripts": {"test": "mocha"}}'})
     assert detect_test_command(npm_repo).argv == ["npm", "test", "--silent"]
-    go_repo = _write(tmp_path / "go", {"go.mod": "module x\n"})
+    go_repo = write_tree(tmp_path / "go", {"go.mod": "module x\n"})
     assert detect_test_command(go_repo).argv == ["go", "test", "./..."]
-    rust_repo = _write(tmp_path / "rs", {"Cargo.toml": ""})
+    rust_repo = write_tree(tmp_path / "rs", {"Cargo.toml": ""})
     assert detect_test_command(rust_repo).argv == ["cargo", "test"]
 
 
 def test_override_wins(tmp_path: Path) -> None:
-    root = _write(
+    root = write_tree(
         tmp_path, {"pytest.ini": "[pytest]\n", "package.json": '{"scripts":{"test":"x"}}'}
     )
     command = detect_test_command(root, "make test ARGS='-k \"not slow\"'")
@@ -265,7 +258,7 @@ def test_known_bug():
 
 @pytest.fixture
 def py_repo(tmp_path: Path) -> Path:
-    return _write(
+    return write_tree(
         tmp_path / "calc_project",
         {"pkg/__init__.py": "", "pkg/calc.py": CALC, "tests/test_calc.py": TEST_CALC},
     )
@@ -343,7 +336,7 @@ test('adds negatives', () => {
 
 @pytest.mark.skipif(shutil.which("npm") is None, reason="npm is not installed")
 async def test_node_test_failure_is_named(tmp_path: Path) -> None:
-    root = _write(
+    root = write_tree(
         tmp_path / "adder",
         {"package.json": PACKAGE_JSON, "add.js": ADD_JS, "test/add.test.js": ADD_TEST_JS},
     )
@@ -360,7 +353,7 @@ async def test_node_test_failure_is_named(tmp_path: Path) -> None:
 
 @pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
 async def test_crashing_node_file_is_named_the_same_in_both_copies(tmp_path: Path) -> None:
-    root = _write(
+    root = write_tree(
         tmp_path / "crashy",
         {"test/crash.test.js": "throw new Error('boom');\n", "test/ok.test.js": ""},
     )
@@ -388,7 +381,7 @@ func TestAdd(t *testing.T) {
 
 @pytest.mark.skipif(shutil.which("go") is None, reason="the Go toolchain is not installed")
 async def test_go_failure_is_named(tmp_path: Path) -> None:
-    root = _write(
+    root = write_tree(
         tmp_path / "calc",
         {
             "go.mod": "module example.com/calc\n\ngo 1.21\n",
@@ -429,7 +422,7 @@ mod tests {
 
 @pytest.mark.skipif(shutil.which("cargo") is None, reason="the Rust toolchain is not installed")
 async def test_cargo_failure_is_named(tmp_path: Path) -> None:
-    root = _write(
+    root = write_tree(
         tmp_path / "adder",
         {
             "Cargo.toml": '[package]\nname = "adder"\nversion = "0.1.0"\nedition = "2021"\n',

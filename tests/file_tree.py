@@ -1,0 +1,14 @@
+"""Writing a small tree of files for a test: a repository, a project, a fixture."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def write_tree(root: Path, files: dict[str, str]) -> Path:
+    """Write each relative path's text under `root`, making folders as needed; returns `root`."""
+    for relative, text in files.items():
+        path = root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return root
