@@ -149,6 +149,18 @@ class ServerSettings(BaseModel):
     )
 
 
+class RunSettings(BaseModel):
+    """Defaults of every run, which a run's own options (CLI flags, command arguments) override."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    require_tests: bool = Field(
+        False,
+        description="a run whose tests could not run ends as an error (exit code 1) instead "
+        "of a warning",
+    )
+
+
 _config_file: ContextVar[Path | None] = ContextVar("sopls_config_file", default=None)
 
 
@@ -178,6 +190,7 @@ class Settings(BaseSettings):
     roles: dict[str, RoleSettings] = Field(default_factory=dict)
     pricing: dict[str, ModelPrice] = Field(default_factory=dict)
     server: ServerSettings = ServerSettings()
+    run: RunSettings = RunSettings()
     workspace: Path | None = None
     test_command: str | None = Field(
         None, description="the repository's test command, when it is not pytest/npm/go/cargo"

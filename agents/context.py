@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import Any, Literal, Protocol
 
 from agents.config import Settings, load_settings
 from agents.cost import CostManager
@@ -14,10 +14,19 @@ from agents.llm import LLM
 from agents.llm.journal import CallJournal
 from agents.proposal import Proposal
 
-if TYPE_CHECKING:
-    from agents.test_runner import ChangeReport
-
 TestVerdict = Literal["passed", "failed", "timed out", "not run"]
+
+
+class QaReport(Protocol):
+    """QA's last test run, a new project's or a repository's, as the run's folder and result
+    keep it; the two kinds share one JSON shape so every client reads them alike."""
+
+    @property
+    def verdict(self) -> TestVerdict: ...
+
+    def to_json(self) -> dict[str, Any]: ...
+
+    def summary(self) -> str: ...
 
 
 @dataclass
@@ -30,9 +39,9 @@ class Context:
     documents: DocumentStore = field(default_factory=DocumentStore)
     proposal: Proposal = field(default_factory=Proposal)
     journal: CallJournal | None = None
-    # QA's last word on the tests: "passed", "failed" or "timed out"; None when none ran
+    # QA's last word on the tests; None when none ran
     test_verdict: TestVerdict | None = None
-    test_report: ChangeReport | None = None  # QA's last run of a repository's own tests
+    test_report: QaReport | None = None  # QA's last test run
     listeners: list[EventListener] = field(default_factory=list)
     _llms: dict[str, LLM] = field(default_factory=dict, init=False, repr=False)
 
@@ -58,8 +67,9 @@ class Context:
         done: int | None = None,
         total: int | None = None,
         detail: str = "",
+        tests: dict[str, Any] | None = None,
     ) -> None:
         """Tell every listener what just happened, with the money spent so far."""
-        event = RunEvent(role, action, status, self.cost.spent, path, done, total, detail)
+        event = RunEvent(role, action, status, self.cost.spent, path, done, total, detail, tests)
         for listener in self.listeners:
             listener(event)

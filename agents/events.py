@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 EventStatus = Literal["started", "finished", "failed"]
 
@@ -19,6 +19,8 @@ class RunEvent:
     done: int | None = None
     total: int | None = None
     detail: str = ""
+    # QA's test document (see `QaReport.to_json`), on the events that end a test run
+    tests: dict[str, Any] | None = None
 
 
 EventListener = Callable[[RunEvent], None]

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import fcntl
 import hashlib
 import json
 import os
@@ -25,10 +24,11 @@ import signal
 import sys
 import sysconfig
 import tempfile
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from agents.build_cache import locked, read_record, write_record
 from agents.errors import SoplsError
 from agents.sandbox import SandboxLimits, run_sandboxed
 
@@ -85,6 +85,7 @@ class ProjectEnv:
     log: str
     refused: list[str] = field(default_factory=list)
     pip_runs: int = 0
+    missing_reasons: dict[str, str] = field(default_factory=dict)
 
 
 def venv_python(venv_dir: Path) -> Path:
@@ -166,30 +167,49 @@ async def _download(argv: Sequence[str], seconds: float) -> tuple[int | None, st
     return proc.returncode, output.decode("utf-8", errors="replace")
 
 
+_UNREACHABLE = re.compile(
+    r"NewConnectionError|Failed to establish a new connection|Temporary failure in name "
+    r"resolution|Network is unreachable|Name or service not known|ProxyError"
+)
+_NO_WHEEL = re.compile(r"No matching distribution found|Could not find a version")
+
+
+def why_missing(pip_output: str) -> str:
+    """Why pip could not download a requirement, in words for the test report."""
+    if _UNREACHABLE.search(pip_output):
+        return "the package index cannot be reached"
+    if _NO_WHEEL.search(pip_output):
+        return "the package index has no wheel of it for this Python (only wheels are installed)"
+    if pip_output.startswith("timed out"):
+        return "downloading it took too long"
+    errors = [line for line in pip_output.splitlines() if line.startswith("ERROR:")]
+    return errors[-1].removeprefix("ERROR:").strip() if errors else "pip could not download it"
+
+
 async def _fetch_wheels(
     wanted: Sequence[str], wheels: Path, deadline: float
-) -> tuple[list[str], list[str], int]:
+) -> tuple[dict[str, str], list[str], int]:
     """Download the wheels of `wanted` and their dependencies into `wheels`.
 
     When the whole set fails, each requirement is tried alone so the ones at fault are named.
-    Returns (missing, logs, pip runs).
+    Returns (why each missing one is missing, logs, pip runs).
     """
     loop = asyncio.get_running_loop()
     pip = [sys.executable, "-m", "pip", "download", *_PIP_FLAGS, "--dest", str(wheels)]
     code, output = await _download([*pip, "--", *wanted], deadline - loop.time())
-    logs, missing, runs = [output], [], 1
+    logs, missing, runs = [output], {}, 1
     if code != 0:
         for requirement in wanted:
             remaining = deadline - loop.time()
             if remaining <= 0:
-                missing.append(requirement)
+                missing[requirement] = "no time was left to download it"
                 logs.append(f"no time left to download {requirement}")
                 continue
             runs += 1
             code, output = await _download([*pip, "--", requirement], remaining)
             logs.append(output)
             if code != 0:
-                missing.append(requirement)
+                missing[requirement] = why_missing(output)
     return missing, logs, runs
 
 
@@ -217,30 +237,8 @@ async def _build(env_dir: Path, wheels: Path, wanted: Sequence[str], seconds: fl
     return "\n".join(logs)
 
 
-def _read_record(record: Path, wanted: Requirements) -> bool:
-    """Whether `record` says the environment holds exactly `wanted`."""
-    try:
-        data = json.loads(record.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-    return isinstance(data, dict) and data.get("requirements") == wanted.accepted
-
-
-def _write_record(record: Path, wanted: Requirements) -> None:
-    temporary = record.with_suffix(".tmp")
-    temporary.write_text(json.dumps({"requirements": wanted.accepted}) + "\n", encoding="utf-8")
-    temporary.replace(record)
-
-
-@contextlib.asynccontextmanager
-async def _locked(path: Path) -> AsyncIterator[None]:
-    """Hold an exclusive lock on `path`, so two runs never build the same environment at once."""
-    lock = await asyncio.to_thread(open, path, "w")
-    try:
-        await asyncio.to_thread(fcntl.flock, lock, fcntl.LOCK_EX)
-        yield
-    finally:
-        lock.close()
+def _record(wanted: Requirements) -> dict[str, list[str]]:
+    return {"requirements": wanted.accepted}
 
 
 async def ensure_project_env(
@@ -273,8 +271,8 @@ async def ensure_project_env(
         )
     record = root / f"{wanted.key}.json"
     await asyncio.to_thread(root.mkdir, parents=True, exist_ok=True)
-    async with _locked(root / f"{wanted.key}.lock"):
-        if await asyncio.to_thread(_read_record, record, wanted):
+    async with locked(root / f"{wanted.key}.lock"):
+        if await asyncio.to_thread(read_record, record, _record(wanted)):
             return ProjectEnv(
                 python=python,
                 installed=wanted.accepted,
@@ -289,13 +287,14 @@ async def ensure_project_env(
                 return ProjectEnv(
                     python=python,
                     installed=[req for req in wanted.accepted if req not in missing],
-                    missing=missing,
+                    missing=list(missing),
                     log=_tail("\n".join(logs)),
                     pip_runs=runs,
+                    missing_reasons=missing,
                 )
             await asyncio.to_thread(env_dir.mkdir)
             logs.append(await _build(env_dir, wheels, wanted.accepted, deadline - loop.time()))
-            await asyncio.to_thread(_write_record, record, wanted)
+            await asyncio.to_thread(write_record, record, _record(wanted))
         finally:
             await asyncio.to_thread(shutil.rmtree, wheels, ignore_errors=True)
     return ProjectEnv(

@@ -52,6 +52,8 @@ class RunOptions(BaseModel):
     max_auto_summarize_code: int = Field(0, ge=-1)
     max_test_rounds: int = Field(3, ge=1)
     test_timeout: float = Field(60.0, gt=0)
+    # tests that could not run make the run's end an error (CLI exit 1, `testsRequired`)
+    require_tests: bool = False
 
     @field_validator("idea")
     @classmethod
@@ -73,6 +75,18 @@ class RunOptions(BaseModel):
                 {"value": value[:80], "limit": PROJECT_NAME_MAX},
             )
         return value
+
+    @property
+    def runs_tests(self) -> bool:
+        """True when the team has QA run tests (as `build_team` hires it)."""
+        if self.mode == "reqa":
+            return True
+        return self.run_tests and (self.implement or self.mode == "bug")
+
+    @property
+    def tests_required(self) -> bool:
+        """True when the run's tests must run for the run to count as a success."""
+        return self.require_tests and self.runs_tests
 
 
 class RunCost(BaseModel):
@@ -109,9 +123,18 @@ class RunRecord(BaseModel):
     target: str | None = Field(None, description="the project folder, when the user named one")
     file_errors: dict[str, str] = Field(default_factory=dict)
     test_verdict: TestVerdict | None = None
-    tests: dict[str, Any] | None = Field(None, description="QA's repository test report")
+    tests: dict[str, Any] | None = Field(None, description="QA's last test report")
     created: datetime = Field(default_factory=lambda: datetime.now(UTC))
     updated: datetime = Field(default_factory=lambda: datetime.now(UTC))
+
+    def required_tests_missing(self) -> str | None:
+        """Why the tests the run requires did not run; None when they ran or are not required."""
+        if not self.options.tests_required:
+            return None
+        if self.test_verdict == "not run":
+            reason = (self.tests or {}).get("reason")
+            return reason if isinstance(reason, str) and reason else "QA could not run the tests"
+        return "QA ran no tests" if self.test_verdict is None else None
 
 
 class RunNotFoundError(SoplsError):

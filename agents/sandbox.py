@@ -27,6 +27,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Literal
 
@@ -41,6 +42,7 @@ _SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSWORD", re.IGNORECASE)
 _COPY_IGNORE = shutil.ignore_patterns(".git", ".sopls", ".venv", "node_modules", "__pycache__")
 _BWRAP = "bwrap"
 _UNSHARE = ("unshare", "-rn")
+_UNSHARE_WITH_NETWORK = ("unshare", "-r")
 _READ_CHUNK = 65_536
 _DRAIN_GRACE = 0.5
 _PROBE_TIMEOUT = 10.0
@@ -66,6 +68,18 @@ _ETC_ENTRIES = (
     "protocols",
     "services",
     "timezone",
+)
+# What a run with network adds: the resolver's settings and the trusted certificates, but
+# not /etc/ssl/private. glibc, node (NODE_EXTRA_CA_CERTS) and cargo's OpenSSL read these.
+_NETWORK_ETC_ENTRIES = (
+    "resolv.conf",
+    "gai.conf",
+    "host.conf",
+    "ssl/certs",
+    "ssl/cert.pem",
+    "ssl/openssl.cnf",
+    "pki/tls/certs",
+    "pki/ca-trust/extracted",
 )
 _CGROUP_ROOT = Path("/sys/fs/cgroup")
 
@@ -229,10 +243,11 @@ def sandbox_copy(source: Path | None, into: Path) -> Path:
 
 @dataclass(frozen=True)
 class CopyRun:
-    """A command's result in a sandboxed copy, and where that copy was."""
+    """A command's result in a sandboxed copy, where that copy was, and how its setup went."""
 
     result: SandboxResult
     root: Path
+    setup: tuple[SandboxResult, ...] = ()
 
 
 async def run_on_copy(
@@ -245,23 +260,42 @@ async def run_on_copy(
     python: Path | None = None,
     read_only: Sequence[Path] = (),
     collect: Callable[[Path], None] | None = None,
+    setup: Sequence[Sequence[str]] = (),
+    links: Mapping[str, Path] | None = None,
 ) -> CopyRun:
     """Run `command` in a fresh copy of `source` (empty when None) with `proposal` written over
     it; `collect` reads what it needs from the copy before the copy is removed. Copying, collecting
-    and cleaning up run off the event loop."""
+    and cleaning up run off the event loop.
+
+    The `setup` commands run first in the same copy, each contained and limited the same way
+    (the command runs whatever they gave). `links` are names in the copy's root made links to
+    folders outside it, which the runs see read-only (a cached `node_modules`, say)."""
     area = Path(await asyncio.to_thread(tempfile.mkdtemp, prefix="sopls-tests-"))
+    links = links or {}
+    seen = [*read_only, *links.values()]
     try:
         root = await asyncio.to_thread(sandbox_copy, source, area)
         if proposal is not None:
             await asyncio.to_thread(proposal.write_to, root)
-        result = await run_sandboxed(
-            root, command, limits=limits, extra_env=extra_env, python=python, read_only=read_only
-        )
+        for name, target in links.items():
+            await asyncio.to_thread(_replace_with_link, root / name, target)
+        run = partial(run_sandboxed, root, limits=limits, extra_env=extra_env, python=python)
+        prepared = tuple([await run(step, read_only=seen) for step in setup])
+        result = await run(command, read_only=seen)
         if collect is not None:
             await asyncio.to_thread(collect, root)
     finally:
         await asyncio.to_thread(shutil.rmtree, area, ignore_errors=True)
-    return CopyRun(result=result, root=root)
+    return CopyRun(result=result, root=root, setup=prepared)
+
+
+def _replace_with_link(path: Path, target: Path) -> None:
+    """Make `path` a link to `target`, whatever the copy had there."""
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    else:
+        path.unlink(missing_ok=True)
+    path.symlink_to(target, target_is_directory=True)
 
 
 def _make_private_dirs(area: Path) -> tuple[Path, Path]:
@@ -322,11 +356,15 @@ def _tool_dirs(executable: str, path: str, workdir: Path) -> list[Path]:
     folders on PATH. None of them is the real HOME or one of its parents, and none lies in
     `workdir`, which stays writable."""
     found: list[Path] = []
+    home = Path.home().resolve()
     for program in _link_chain(Path(executable)):
         if not _is_system_path(program):
-            found.append(program.parent.parent if program.parent.name == "bin" else program.parent)
+            prefix = program.parent.parent if program.parent.name == "bin" else program.parent
+            # A tool's own folder in HOME (~/.cargo) also keeps its credentials: only its bin.
+            if prefix.resolve().parent == home and prefix.name.startswith("."):
+                prefix = program.parent
+            found.append(prefix)
     found += [Path(entry) for entry in path.split(os.pathsep) if os.path.isabs(entry)]
-    home = Path.home().resolve()
     return [
         folder
         for folder in found
@@ -347,10 +385,18 @@ def _link_chain(path: Path) -> list[Path]:
 
 
 def _bwrap_prefix(
-    bwrap: str, area: Path, home: Path, tmp: Path, workdir: Path, read_only: Iterable[Path]
+    bwrap: str,
+    area: Path,
+    home: Path,
+    tmp: Path,
+    workdir: Path,
+    read_only: Iterable[Path],
+    *,
+    network: bool = False,
 ) -> list[str]:
     """bubblewrap's arguments: a new root holding only what is listed here, every namespace
-    new, no capabilities, and the process tree tied to sopls."""
+    new (the network one kept when `network`), no capabilities, and the process tree tied to
+    sopls."""
     argv = [
         bwrap,
         "--unshare-all",
@@ -367,12 +413,16 @@ def _bwrap_prefix(
         "--hostname",
         "sandbox",
     ]
+    etc_entries = _ETC_ENTRIES
+    if network:
+        argv.append("--share-net")
+        etc_entries += _NETWORK_ETC_ENTRIES
     for top in _SYSTEM_DIRS:
         if os.path.islink(top):
             argv += ["--symlink", os.readlink(top), top]
         elif os.path.isdir(top):
             argv += ["--ro-bind", top, top]
-    for entry in _ETC_ENTRIES:
+    for entry in etc_entries:
         argv += ["--ro-bind-try", f"/etc/{entry}", f"/etc/{entry}"]
     argv += ["--ro-bind", str(area / "passwd"), "/etc/passwd"]
     argv += ["--ro-bind", str(area / "group"), "/etc/group"]
@@ -651,15 +701,19 @@ async def _execute(
             transport.close()
 
 
-def _notes(kind: Containment, reason: str, group: _Cgroup, limits: SandboxLimits) -> list[str]:
+def _notes(
+    kind: Containment, reason: str, group: _Cgroup, limits: SandboxLimits, network: bool
+) -> list[str]:
+    net = "the host's network" if network else "no network"
+    unshare = " ".join(_UNSHARE_WITH_NETWORK if network else _UNSHARE)
     notes = {
         "bubblewrap": (
             "Contained by bubblewrap: system folders read-only, a private HOME and /tmp, only "
-            "its own copy writable, no network, its own PID namespace, no capabilities."
+            f"its own copy writable, {net}, its own PID namespace, no capabilities."
         ),
         "unshare": (
-            f"Not contained by bubblewrap ({reason}): only `unshare -rn` held, so there was no "
-            "network but the file system and the host's processes were visible; install "
+            f"Not contained by bubblewrap ({reason}): only `{unshare}` held, so there was "
+            f"{net} but the file system and the host's processes were visible; install "
             "bubblewrap."
         ),
         "none": (
@@ -691,6 +745,7 @@ async def run_sandboxed(
     extra_env: Mapping[str, str] | None = None,
     python: Path | None = None,
     read_only: Sequence[Path] = (),
+    network: bool = False,
 ) -> SandboxResult:
     """Run `command` in `workdir` under `limits`, with a clean environment, contained.
 
@@ -703,6 +758,11 @@ async def run_sandboxed(
     prefix and PATH's folders) and `read_only` without write access, `workdir` writable at its
     own path, HOME and /tmp private and empty, no network (not even the host's 127.0.0.1), and
     nothing of the host's processes; every process it starts dies when it ends.
+
+    `network=True` is for fetching dependencies with tools that run none of the project's
+    code: the command then shares the host's network (the host's 127.0.0.1 included) and
+    sees the resolver's settings and the trusted certificates of /etc read-only, while every
+    other containment holds; under the `unshare` fallback it is `unshare -r`.
 
     On timeout everything is killed and the result has `timed_out=True`; when the awaiting task
     is cancelled everything is killed and the cancellation goes on. A command that does not
@@ -730,7 +790,7 @@ async def run_sandboxed(
                 stderr=f"command not found or not executable: {argv[0]}\n",
                 timed_out=False,
                 seconds=time.monotonic() - started,
-                network_isolated=kind != "none",
+                network_isolated=kind != "none" and not network,
                 containment=kind,
             )
         prefix: list[str] = []
@@ -739,10 +799,16 @@ async def run_sandboxed(
             if python is not None:
                 visible += _tool_dirs(str(python), "", workdir)
             prefix = _bwrap_prefix(
-                shutil.which(_BWRAP) or _BWRAP, area, home, tmp, workdir, dict.fromkeys(visible)
+                shutil.which(_BWRAP) or _BWRAP,
+                area,
+                home,
+                tmp,
+                workdir,
+                dict.fromkeys(visible),
+                network=network,
             )
         elif kind == "unshare":
-            prefix = list(_UNSHARE)
+            prefix = list(_UNSHARE_WITH_NETWORK if network else _UNSHARE)
         group = await asyncio.to_thread(_Cgroup.create, limits)
         tripped: list[str] = []
         exit_code, stdout, stderr = await _execute(
@@ -755,9 +821,9 @@ async def run_sandboxed(
             stderr=stderr,
             timed_out=exit_code is None,
             seconds=time.monotonic() - started,
-            network_isolated=kind != "none",
+            network_isolated=kind != "none" and not network,
             containment=kind,
-            notes=(*_notes(kind, reason, group, limits), *tripped),
+            notes=(*_notes(kind, reason, group, limits, network), *tripped),
         )
     finally:
         await asyncio.to_thread(shutil.rmtree, area, ignore_errors=True)

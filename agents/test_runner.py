@@ -17,22 +17,28 @@ import shutil
 import stat
 import sys
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import Any, Literal
 from xml.parsers import expat
 
 from agents.context import TestVerdict
+from agents.dependency_cache import prepare_cargo, prepare_node_modules
 from agents.errors import ConfigError
 from agents.proposal import Proposal
-from agents.sandbox import Containment, SandboxLimits, SandboxResult, run_on_copy
+from agents.repository_env import ensure_repository_env
+from agents.sandbox import Containment, CopyRun, SandboxLimits, SandboxResult, run_on_copy
 
 TestKind = Literal["pytest", "npm", "go", "cargo", "custom"]
 
 _NPM_PLACEHOLDER = 'echo "Error: no test specified" && exit 1'
-_PYTEST_CONFIGS = (("pyproject.toml", "[tool.pytest"), ("setup.cfg", "[tool:pytest]"))
+_PYTEST_CONFIGS = (
+    ("pyproject.toml", "[tool.pytest"),
+    ("setup.cfg", "[tool:pytest]"),
+    ("tox.ini", "[pytest]"),
+)
 _TEST_DIRS = ("tests", "test")
 _TEST_FILE_PATTERNS = ("test_*.py", "*_test.py")
 _LISTED_AT_MOST = 20
@@ -40,6 +46,22 @@ _OUTPUT_TAIL_LINES = 30
 _DEFAULT_LIMITS = SandboxLimits()
 # pytest writes its per-test results here, inside the copy (the run's working folder).
 JUNIT_FILE = ".sopls-junit.xml"
+# The project is installed here in each copy; dot folders are not collected by pytest.
+SITE_DIR = ".sopls-site"
+_INSTALL_PROJECT = (
+    "-m",
+    "pip",
+    "install",
+    "--no-deps",
+    "--no-build-isolation",
+    "--no-index",
+    "--no-cache-dir",
+    "--disable-pip-version-check",
+    "--quiet",
+    "--target",
+    SITE_DIR,
+    ".",
+)
 _JUNIT_MAX_BYTES = 8 * 1024 * 1024
 _REASON_MAX_CHARS = 200
 # pytest's exit codes for "interrupted", "internal error", "usage error" and "no tests collected".
@@ -104,7 +126,8 @@ class TestCommand:
 class TestOutcome:
     """One run of the tests; `exit_code` is None when the time limit stopped it.
 
-    `counts` and `passed_tests` are known only from a runner's machine-readable results;
+    `counts` come from the runner's machine-readable results or its closing summary, and
+    `passed_tests` only from JUnit XML (`per_test`);
     `not_run_reason` says why no test ran at all (nothing collected, a missing command).
     """
 
@@ -119,6 +142,7 @@ class TestOutcome:
     passed_tests: frozenset[str] = frozenset()
     counts: TestCounts | None = None
     not_run_reason: str | None = None
+    per_test: bool = False  # whether every test's outcome is known by name (JUnit XML)
 
     def to_json(self) -> dict[str, Any]:
         """The counts for the run result; without machine-readable results only failures are
@@ -146,6 +170,8 @@ class ChangeReport:
     before: TestOutcome
     after: TestOutcome
     must_pass: frozenset[str] = frozenset()
+    environment: tuple[str, ...] = ()
+    changed: tuple[str, ...] = ()
 
     @property
     def broken_by_change(self) -> frozenset[str]:
@@ -168,7 +194,7 @@ class ChangeReport:
         if self.after.timed_out or self.after.not_run_reason is not None:
             return frozenset()
         fixed = self.before.failed_tests - self.after.failed_tests
-        return fixed & self.after.passed_tests if self.after.counts else fixed
+        return fixed & self.after.passed_tests if self.after.per_test else fixed
 
     @property
     def not_run_reason(self) -> str | None:
@@ -176,7 +202,10 @@ class ChangeReport:
         tests from running is a failure instead (its broken files or exit code show it)."""
         if self.before.not_run_reason is None and not self.before.timed_out:
             return None
-        return self.after.not_run_reason
+        reason = self.after.not_run_reason
+        if reason is None or not self.environment:
+            return reason
+        return f"{reason} ({self.environment[0]})"
 
     @property
     def ok(self) -> bool:
@@ -197,13 +226,18 @@ class ChangeReport:
         )
 
     @property
+    def unfixed(self) -> frozenset[str]:
+        """The tests the change had to make pass that still fail."""
+        return self.must_pass & self.after.failed_tests
+
+    @property
     def verdict(self) -> TestVerdict:
         """QA's word: a change passes only when it breaks nothing and fixes what it must."""
         if self.after.timed_out:
             return "timed out"
         if self.not_run_reason is not None:
             return "not run"
-        return "passed" if self.ok and not self.must_pass & self.after.failed_tests else "failed"
+        return "passed" if self.ok and not self.unfixed else "failed"
 
     def line(self) -> str:
         """One line for the terminal, e.g. `tests: 1 failed before → 1 passed after`."""
@@ -217,10 +251,14 @@ class ChangeReport:
             "newlyFailing": sorted(self.broken_by_change),
             "stillFailing": sorted(self.still_failing),
             "fixed": sorted(self.fixed),
+            "unfixed": sorted(self.unfixed),
             "verdict": self.verdict,
+            "changed": list(self.changed),
+            "environment": list(self.environment),
         }
         if self.not_run_reason is not None:
             document["reason"] = self.not_run_reason
+        document["line"] = describe_tests(document)
         return document
 
     def summary(self) -> str:
@@ -238,6 +276,8 @@ class ChangeReport:
         ]
         if self.broken_by_change:
             lines += ["", "#### Broken by the change", *_bullets(self.broken_by_change)]
+        if self.environment:
+            lines += ["", "#### Environment", *(f"- {note}" for note in self.environment)]
         if self.already_failing:
             lines += [
                 "",
@@ -258,15 +298,45 @@ class ChangeReport:
         broken = len(self.broken_by_change)
         if broken:
             return f"not OK: the change breaks {broken} test{'s' if broken != 1 else ''}."
-        unfixed = self.must_pass & self.after.failed_tests
-        if unfixed:
-            return f"not OK: the reported failures still fail: {', '.join(sorted(unfixed))}."
+        if self.unfixed:
+            return f"not OK: these tests still fail: {', '.join(sorted(self.unfixed))}."
         if not self.ok:
             return (
                 "not OK: the tests fail with the change in a way that names no test and "
                 "differs from the run before it."
             )
         return "OK: the change breaks no test."
+
+
+@dataclass(frozen=True)
+class NoTests:
+    """A repository where QA found nothing to run; it is reported, never taken as a pass."""
+
+    __test__ = False
+    reason: str
+    verdict: TestVerdict = "not run"
+
+    def line(self) -> str:
+        return describe_tests(self.to_json())
+
+    def to_json(self) -> dict[str, Any]:
+        document: dict[str, Any] = {
+            "before": None,
+            "after": None,
+            "newlyFailing": [],
+            "stillFailing": [],
+            "fixed": [],
+            "unfixed": [],
+            "verdict": self.verdict,
+            "changed": [],
+            "environment": [],
+            "reason": self.reason,
+        }
+        document["line"] = describe_tests(document)
+        return document
+
+    def summary(self) -> str:
+        return f"### Repository tests\n\n**Verdict:** not run: {self.reason}.\n"
 
 
 def detect_test_command(
@@ -336,39 +406,139 @@ def run_argv(command: TestCommand) -> list[str]:
     return list(command.argv)
 
 
+@dataclass(frozen=True)
+class TestSetup:
+    """What both test runs need beyond the copy, and what their environment lacks.
+
+    `python` is the repository's environment (first on PATH); with `install_project` the
+    project is installed from each copy into that copy's `SITE_DIR`, as its CI would install
+    it, so tests importing the installed package see the copy's code. `links` are cached
+    folders linked into each copy (`node_modules`), `env` the variables the runner needs, and
+    `notes` plain sentences on what the environment could not get.
+    """
+
+    __test__ = False
+    python: Path | None = None
+    install_project: bool = False
+    links: Mapping[str, Path] = field(default_factory=dict)
+    read_only: tuple[Path, ...] = ()
+    env: Mapping[str, str] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
+
+
+async def prepare_test_setup(
+    root: Path, proposal: Proposal, command: TestCommand, *, envs_root: Path | None = None
+) -> tuple[TestCommand, TestSetup]:
+    """What the repository's tests need, built the way its CI would build it, and the command
+    to run with it (pytest from the repository's own environment).
+
+    A pytest suite (or a custom command in a repository that declares Python packages) gets an
+    environment of the repository's declarations; where none can be built, sopls's own
+    interpreter runs pytest and the notes say so.
+    """
+    if command.kind in ("npm", "cargo"):
+        prepare = prepare_node_modules if command.kind == "npm" else prepare_cargo
+        fetch = await prepare(root)
+        return command, TestSetup(
+            links=dict([fetch.link]) if fetch.link is not None else {},
+            read_only=fetch.read_only,
+            env=fetch.env,
+            notes=(fetch.reason,) if fetch.reason else (),
+        )
+    if command.kind != "pytest" and command.kind != "custom":
+        return command, TestSetup()
+    env = await ensure_repository_env(root, proposal, envs_root=envs_root)
+    if command.kind == "custom" and not env.declarations.declared:
+        return command, TestSetup()
+    notes = env.notes
+    if env.python is None:
+        notes += ("the tests ran with sopls's own interpreter instead",)
+    elif command.kind == "pytest":
+        command = TestCommand(argv=[str(env.python), *command.argv[1:]], kind="pytest")
+    setup = TestSetup(python=env.python, install_project=env.declarations.installable, notes=notes)
+    return command, setup
+
+
 async def run_repository_tests(
     root: Path,
     proposal: Proposal,
     command: TestCommand,
     *,
     limits: SandboxLimits = _DEFAULT_LIMITS,
-    python: Path | None = None,
+    setup: TestSetup = TestSetup(),
+    changed: Iterable[str] = (),
+    baseline: Proposal | None = None,
 ) -> ChangeReport:
     """Run `command` in a sandboxed copy of `root` as it is and in one with `proposal` applied.
 
-    The two runs go concurrently, each under `limits`. `python` (a project environment's
-    interpreter) is put first on PATH in both.
+    The two runs go concurrently, each under `limits`; `changed` are the source files the
+    change is about, for the report's line. `baseline` is what the run "before" the change has
+    over the repository (a new regression test, so it shows the bug it checks).
     """
     argv = run_argv(command)
     if command.kind == "pytest":
         # xunit1 names each test's file, so results carry the same node ids as pytest's output.
         argv += [f"--junitxml={JUNIT_FILE}", "-o", "junit_family=xunit1"]
-    toolchain = _toolchain_env(command)
+    env = {**_toolchain_env(command), **setup.env}
+    steps: list[list[str]] = []
+    if setup.install_project and setup.python is not None:
+        steps.append([str(setup.python), *_INSTALL_PROJECT])
+        # relative, so each copy's interpreter finds its own copy's install (site makes it
+        # absolute against the copy's root at start)
+        env["PYTHONPATH"] = SITE_DIR
     # The toolchain's folders (rustup's toolchains, the module caches) are seen read-only.
-    folders = [Path(value) for value in toolchain.values() if os.path.isabs(value)]
-    run = partial(run_on_copy, limits=limits, extra_env=toolchain, python=python, read_only=folders)
-    junit_before, junit_after = _JunitReader(), _JunitReader()
-    before, after = await asyncio.gather(
-        run(root, None, argv, collect=junit_before), run(root, proposal, argv, collect=junit_after)
+    folders = [Path(value) for value in env.values() if os.path.isabs(value)]
+    run = partial(
+        run_on_copy,
+        limits=limits,
+        extra_env=env,
+        python=setup.python,
+        read_only=[*folders, *setup.read_only],
+        setup=steps,
+        links=setup.links,
     )
+    junit_before, junit_after = JunitReader(), JunitReader()
+    before, after = await asyncio.gather(
+        run(root, baseline, argv, collect=junit_before),
+        run(root, proposal, argv, collect=junit_after),
+    )
+    notes = [*setup.notes, *_setup_notes(before, "as it is"), *_setup_notes(after, "changed")]
     return ChangeReport(
         command=command,
         before=_outcome(before.result, command.kind, before.root, junit_before.results()),
         after=_outcome(after.result, command.kind, after.root, junit_after.results()),
+        environment=tuple(dict.fromkeys(notes)),
+        changed=tuple(sorted(changed)),
     )
 
 
-class _JunitReader:
+def _setup_notes(run: CopyRun, side: str) -> list[str]:
+    """A sentence for each setup step that failed, with the line its output ends on."""
+    notes = []
+    for result in run.setup:
+        if not result.ok:
+            why = "it took too long" if result.timed_out else _last_line(result)
+            notes.append(f"the project could not be installed from the repository {side}: {why}")
+    return notes
+
+
+# pip's own closing words around a build's failure, which say nothing of its cause
+_PIP_GENERIC = re.compile(r"subprocess-exited-with-error|metadata-generation-failed|failed-wheel")
+
+
+def _last_line(result: SandboxResult) -> str:
+    """The line that says why a build failed: the build's last error, not pip's summary."""
+    lines = [line.strip() for line in (result.stderr + "\n" + result.stdout).splitlines()]
+    errors = [
+        line
+        for line in lines
+        if re.match(r"(?i)error\b", line) or "Error:" in line
+        if not _PIP_GENERIC.search(line)
+    ]
+    return _one_line((errors or [line for line in lines if line] or ["no output"])[-1])
+
+
+class JunitReader:
     """Reads pytest's JUnit XML from a copy before the copy is removed.
 
     The tests may have replaced the file with a link or a device, so only a regular file is
@@ -536,7 +706,8 @@ def _outcome(
         containment=result.containment,
         sandbox_notes=result.notes,
         passed_tests=results.passed if results else frozenset(),
-        counts=results.counts if results else None,
+        counts=results.counts if results else parse_counts(output, kind),
+        per_test=results is not None,
         not_run_reason=None if result.timed_out else _not_run_reason(result, kind, junit),
     )
 
@@ -615,16 +786,77 @@ _PARSERS: dict[str, tuple[Callable[[str], set[str]], ...]] = {
 }
 
 
+_NODE_COUNT = re.compile(r"^(?:#|ℹ) (pass|fail|cancelled|skipped|todo) (\d+)\s*$", re.MULTILINE)
+_JEST_TOTALS = re.compile(r"^Tests:\s+(.+?),\s+\d+ total\s*$", re.MULTILINE)
+_JEST_PART = re.compile(r"(\d+) (failed|passed|skipped|todo)")
+_CARGO_RESULT = re.compile(
+    r"^test result: \w+\. (\d+) passed; (\d+) failed; (\d+) ignored", re.MULTILINE
+)
+
+
+def _node_counts(output: str) -> TestCounts | None:
+    """node --test's closing summary (TAP `# pass 1` or spec `ℹ pass 1`), else Jest's `Tests:`."""
+    found = dict((key, int(value)) for key, value in _NODE_COUNT.findall(output))
+    if "pass" in found and "fail" in found:
+        skipped = found.get("skipped", 0) + found.get("todo", 0)
+        return TestCounts(found["pass"], found["fail"], found.get("cancelled", 0), skipped)
+    totals = _JEST_TOTALS.findall(output)
+    if not totals:
+        return None
+    parts = {label: int(count) for count, label in _JEST_PART.findall(totals[-1])}
+    skipped = parts.get("skipped", 0) + parts.get("todo", 0)
+    return TestCounts(parts.get("passed", 0), parts.get("failed", 0), 0, skipped)
+
+
+def _cargo_counts(output: str) -> TestCounts | None:
+    """The sum of cargo's `test result:` lines, one per test binary."""
+    results = _CARGO_RESULT.findall(output)
+    if not results:
+        return None
+    passed, failed, ignored = (sum(int(row[i]) for row in results) for i in range(3))
+    return TestCounts(passed, failed, 0, ignored)
+
+
+_COUNTERS: dict[str, tuple[Callable[[str], TestCounts | None], ...]] = {
+    "npm": (_node_counts,),
+    "cargo": (_cargo_counts,),
+    "custom": (_node_counts, _cargo_counts),
+}
+
+
+def parse_counts(output: str, kind: TestKind) -> TestCounts | None:
+    """The counts a runner prints at its end, where it prints them (pytest's come from JUnit)."""
+    for count in _COUNTERS.get(kind, ()):
+        counts = count(output)
+        if counts is not None:
+            return counts
+    return None
+
+
 def parse_failed_tests(output: str, kind: TestKind) -> frozenset[str]:
     """The failed tests a runner's output names; a custom command may be any of the runners."""
     return frozenset(name for parse in _PARSERS[kind] for name in parse(output))
 
 
 def describe_tests(document: dict[str, Any]) -> str:
-    """The terminal line for a `tests` document (see `ChangeReport.to_json`)."""
+    """The terminal line for a `tests` document (see `ChangeReport.to_json`), e.g.
+    `tests: 1 failed before → 1 passed after (src/sample/simple.py)`; when the change is not a
+    pass it names the tests to blame."""
     if "reason" in document:
         return f"tests: not run — {document['reason']}"
-    return f"tests: {_side(document['before'])} before → {_side(document['after'])} after"
+    line = f"tests: {_side(document['before'])} before → {_side(document['after'])} after"
+    changed = document.get("changed") or []
+    if changed:
+        line += f" ({_listed(changed)})"
+    for key, label in (("newlyFailing", "newly failing"), ("unfixed", "still failing")):
+        if document.get(key):
+            line += f"; {label}: {_listed(document[key])}"
+    return line
+
+
+def _listed(names: list[str], at_most: int = 3) -> str:
+    more = f" and {len(names) - at_most} more" if len(names) > at_most else ""
+    return ", ".join(names[:at_most]) + more
 
 
 def _side(side: dict[str, Any]) -> str:

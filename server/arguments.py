@@ -47,6 +47,7 @@ class RunArguments(CommandArguments):
     n_round: int | None = Field(None, ge=1)
     code_review: bool | None = None
     run_tests: bool | None = None
+    require_tests: bool | None = None
     implement: bool | None = None
     max_auto_summarize_code: int | None = Field(None, ge=-1)
     project_name: str | None = None

@@ -122,6 +122,15 @@ def startup(
         str | None,
         typer.Option(help="write or rewrite the tests of this file of --project-path only"),
     ] = None,
+    require_tests: Annotated[
+        bool | None,
+        typer.Option(
+            "--require-tests/--no-require-tests",
+            help="exit 1 when QA's tests could not run, instead of warning "
+            "[default: run.require_tests, else off]; with --recover-path, the new setting",
+            show_default=False,
+        ),
+    ] = None,
     recover_path: Annotated[
         Path | None, typer.Option(help="a run folder to resume (.sopls/runs/<id>)")
     ] = None,
@@ -145,6 +154,8 @@ def startup(
         "project_name": project_name,
         "max_auto_summarize_code": max_auto_summarize_code,
     }
+    if require_tests is not None:
+        options["require_tests"] = require_tests
     if inc:
         options |= {"mode": "change", "commit": commit, "run_tests": True}
     if reqa_file is not None:

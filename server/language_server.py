@@ -247,6 +247,8 @@ def run_result(
         result["fileErrors"] = record.file_errors
     if record.tests is not None:
         result["tests"] = record.tests
+    if record.options.tests_required:
+        result["testsRequired"] = True
     return result
 
 
@@ -269,7 +271,7 @@ def new_run(
     server: SoplsLanguageServer, options: dict[str, Any], target_uri: str | None
 ) -> tuple[RunFolder, RunRecord]:
     try:
-        run_options = RunOptions(**options)
+        run_options = RunOptions(**{"require_tests": server.settings.run.require_tests, **options})
     except ValidationError as exc:
         raise JsonRpcInvalidParams(f"invalid arguments: {describe(exc, to_camel)}") from None
     target = None

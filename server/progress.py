@@ -67,6 +67,8 @@ class RunProgress:
         }
         if event.path is not None:
             notification["path"] = event.path
+        if event.tests is not None:
+            notification["tests"] = event.tests
         self.server.protocol.notify(RUN_EVENT, notification)
         if self.token is None:
             return

@@ -179,7 +179,7 @@ def prepare(
     run's folders locked; nothing is saved when a check fails."""
     target = project_path.absolute() if project_path is not None else None
     if recover_path is not None:
-        return _resume(recover_path, target, investment)
+        return _resume(recover_path, target, investment, options.get("require_tests"))
     run_options = new_run_options(idea, options, target)
     if run_options.mode != "new":
         root = check_repository(target, allow_dirty)
@@ -187,6 +187,8 @@ def prepare(
             run_options.reqa_file = checked_source(root, run_options.reqa_file)
     settings = load_settings()
     require_llm(settings.llm)
+    if "require_tests" not in options:
+        run_options.require_tests = settings.run.require_tests
     workspace = Path.cwd() / "workspace"
     in_workspace = target is None
     if in_workspace and run_options.project_name is not None:
@@ -197,8 +199,11 @@ def prepare(
     return StartedRun(folder, record, settings, locks)
 
 
-def _resume(recover_path: Path, target: Path | None, investment: float | None) -> StartedRun:
-    """The stored run, checked and locked like a new one; `target` moves a new project."""
+def _resume(
+    recover_path: Path, target: Path | None, investment: float | None, require_tests: bool | None
+) -> StartedRun:
+    """The stored run, checked and locked like a new one; `target` moves a new project, and
+    `require_tests`, when given, replaces the stored option."""
     settings = load_settings()
     require_llm(settings.llm)
     folder, record = RunFolder.open(recover_path)
@@ -209,6 +214,8 @@ def _resume(recover_path: Path, target: Path | None, investment: float | None) -
             record.options.investment = investment
         except ValidationError as exc:
             raise CliError(describe(exc, _flag)) from None
+    if require_tests is not None:
+        record.options.require_tests = require_tests
     if target is not None:
         if record.options.mode != "new":
             raise CliError("--project-path with --recover-path only moves a new project")
@@ -272,7 +279,7 @@ def _report(
     folder: RunFolder, record: RunRecord, written: WriteResult | None, out: Console, err: Console
 ) -> int:
     """The closing lines and the exit code: 0 only when the project is written, every file was
-    accepted and QA's tests (if any ran) passed."""
+    accepted, QA's tests (if any ran) did not fail, and ran when the run requires it."""
     for path, reason in record.file_errors.items():
         err.print(f"[red]✗[/red] {escape(path)}: {escape(reason)}")
     resume = f"sopls startup --recover-path {_quoted(folder)}"
@@ -299,11 +306,20 @@ def _report(
         commit = f" and committed {written.commit[:10]}" if written.commit else ""
         out.print(f"Wrote {len(written.written)} files to {escape(str(root))}{commit}.")
     if record.tests is not None:
-        colour = "green" if record.tests["verdict"] == "passed" else "yellow"
-        err.print(f"[{colour}]{escape(describe_tests(record.tests))}[/{colour}]")
+        colour = "green" if record.tests.get("verdict") == "passed" else "yellow"
+        line = record.tests.get("line") or describe_tests(record.tests)
+        err.print(f"[{colour}]{escape(str(line))}[/{colour}]")
     if record.test_verdict in ("failed", "timed out"):
-        report = escape(str(root / REPORT_PATH))
+        report = escape(str(root / REPORT_PATH if movable else folder.path / "test_report.md"))
         err.print(f"[red]✗[/red] QA's tests {record.test_verdict}; the report is {report}")
+        return 1
+    missing = record.required_tests_missing()
+    if missing is not None:
+        err.print(
+            f"[red]✗[/red] The tests did not run ({escape(missing)}), and --require-tests "
+            "(run.require_tests) asks for tests that run; make them runnable and run again, or "
+            "leave the option off."
+        )
         return 1
     return 1 if record.file_errors else 0
 

@@ -143,7 +143,7 @@ async def test_a_javascript_module_tested_with_node(
     assert record.status == "completed"
     assert sorted(context.proposal.paths()) == files
     runs = [e.detail for e in events if e.action == "RunTests" and e.status == "finished"]
-    assert runs == ["tests: passed before → passed after"]
+    assert runs == ["tests: 1 passed before → 2 passed after (lib/math.js)"]
     context.proposal.write_to(root)
     assert sorted(git(root, "status", "--porcelain").split()) == ["??", "M", *sorted(files)]
     npm = await asyncio.create_subprocess_exec(
@@ -190,7 +190,9 @@ async def test_a_project_sopls_generated_gets_its_documents_refined(
 
     assert record.status == "completed"
     runs = [e.detail for e in events if e.action == "RunTests" and e.status == "finished"]
-    assert runs == ["tests: 3 passed before → 4 passed after"]  # and the new one passes too
+    assert runs == [
+        "tests: 3 passed before → 4 passed after (wordfreq/counter.py)"
+    ]  # and the new one passes too
     changes = {c.path: c.change.value for c in context.proposal.files}
     assert changes["wordfreq/counter.py"] == "modify"
     assert changes["tests/test_total.py"] == "create"

@@ -106,7 +106,8 @@ async def test_a_bug_goes_straight_to_the_engineer_and_the_test_passes(
     assert FAILING_OUTPUT in plan_prompt  # the failing output is the Bug Feedback
     assert "def add(a: int, b: int) -> int:" in plan_prompt  # Legacy Code from the index
     test_runs = [e for e in events if e.action == "RunTests" and e.status == "finished"]
-    assert [e.detail for e in test_runs] == ["tests: 1 failed, 1 passed before → 2 passed after"]
+    expected = "tests: 1 failed, 1 passed before → 2 passed after (pkg/calc.py)"
+    assert [e.detail for e in test_runs] == [expected]
     assert record.test_verdict == "passed"
     assert record.tests is not None
     assert record.tests["fixed"] == ["tests/test_calc.py::test_add"]
@@ -140,8 +141,12 @@ async def test_a_fix_that_leaves_the_reported_test_failing_goes_back(
     assert context.proposal.text_of("pkg/calc.py") == CALC.replace("return a - b", "return a + b")
     test_runs = [(e.status, e.detail) for e in events if e.action == "RunTests" and e.detail]
     assert test_runs == [
-        ("failed", "tests: 1 failed, 1 passed before → 1 failed, 1 passed after"),
-        ("finished", "tests: 1 failed, 1 passed before → 2 passed after"),
+        (
+            "failed",
+            "tests: 1 failed, 1 passed before → 1 failed, 1 passed after (pkg/calc.py); "
+            "still failing: tests/test_calc.py::test_add",
+        ),
+        ("finished", "tests: 1 failed, 1 passed before → 2 passed after (pkg/calc.py)"),
     ]
 
 

@@ -14,6 +14,7 @@ from agents.proposal import Proposal
 from agents.test_runner import (
     ChangeReport,
     JunitXmlError,
+    TestSetup,
     detect_test_command,
     parse_junit_xml,
     run_repository_tests,
@@ -32,7 +33,7 @@ async def _run(root: Path, changes: dict[str, str]) -> ChangeReport:
     proposal = Proposal()
     for relative, text in changes.items():
         proposal.put(relative, text, before=(root / relative).read_text())
-    report = await run_repository_tests(root, proposal, command, python=PY)
+    report = await run_repository_tests(root, proposal, command, setup=TestSetup(python=PY))
     return replace(report, must_pass=report.already_failing & {REPORTED})
 
 
@@ -57,11 +58,11 @@ async def test_a_fix_turns_the_failing_test_into_a_passing_one(flat_repo: Path) 
 
 async def test_a_non_fix_leaves_the_test_failing_and_does_not_pass(flat_repo: Path) -> None:
     report = await _run(flat_repo, {"simple.py": "# add_one is fixed now\n" + SIMPLE})
-    assert report.line() == "tests: 1 failed before → 1 failed after"
+    assert report.line() == f"tests: 1 failed before → 1 failed after; still failing: {REPORTED}"
     assert report.still_failing == {REPORTED}
     assert report.fixed == set()
     assert report.verdict == "failed"
-    assert "the reported failures still fail" in report.summary()
+    assert f"these tests still fail: {REPORTED}" in report.summary()
 
 
 async def test_tests_that_cannot_import_the_package_did_not_run(tmp_path: Path) -> None:

@@ -19,6 +19,7 @@ from agents.test_runner import (
     TestCommand,
     TestKind,
     TestOutcome,
+    TestSetup,
     detect_test_command,
     parse_failed_tests,
     run_argv,
@@ -275,7 +276,7 @@ async def test_already_failing_test_is_not_blamed(py_repo: Path) -> None:
             "    assert mul(2, 3) == 6\n",
         },
     )
-    report = await run_repository_tests(py_repo, proposal, command, python=PY)
+    report = await run_repository_tests(py_repo, proposal, command, setup=TestSetup(python=PY))
     assert report.already_failing == {"tests/test_calc.py::test_known_bug"}
     assert report.broken_by_change == set()
     assert report.ok
@@ -294,7 +295,7 @@ async def test_breaking_change_is_reported_apart(py_repo: Path) -> None:
     command = detect_test_command(py_repo)
     assert command is not None
     proposal = _proposal(py_repo, {"pkg/calc.py": CALC.replace("a + b", "a - b")})
-    report = await run_repository_tests(py_repo, proposal, command, python=PY)
+    report = await run_repository_tests(py_repo, proposal, command, setup=TestSetup(python=PY))
     assert report.broken_by_change == {"tests/test_calc.py::test_add"}
     assert report.already_failing == {"tests/test_calc.py::test_known_bug"}
     assert not report.ok
@@ -312,7 +313,7 @@ async def test_import_error_names_the_test_file(py_repo: Path) -> None:
     command = detect_test_command(py_repo)
     assert command is not None
     proposal = _proposal(py_repo, {"pkg/calc.py": "def add(a, b:\n"})
-    report = await run_repository_tests(py_repo, proposal, command, python=PY)
+    report = await run_repository_tests(py_repo, proposal, command, setup=TestSetup(python=PY))
     assert report.broken_by_change == {"tests/test_calc.py"}
     assert not report.ok
 
@@ -442,7 +443,7 @@ async def test_hanging_command_times_out(py_repo: Path) -> None:
     command = detect_test_command(py_repo, 'python -c "import time; time.sleep(60)"')
     assert command is not None
     report = await run_repository_tests(
-        py_repo, Proposal(), command, limits=SandboxLimits(timeout=2), python=PY
+        py_repo, Proposal(), command, limits=SandboxLimits(timeout=2), setup=TestSetup(python=PY)
     )
     assert report.after.timed_out
     assert report.after.exit_code is None

@@ -4,18 +4,22 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, Field
 
 from agents.action import Action, ActionContext, ActionOutput
+from agents.context import TestVerdict
 from agents.project_env import ensure_project_env
 from agents.proposal import Proposal
 from agents.sandbox import Containment, SandboxLimits, run_on_copy
+from agents.test_runner import JUNIT_FILE, JunitReader, JunitResults, TestCounts
 
 
 class TestReport(BaseModel):
     """What a test run showed; `missing_packages` and `refused_packages` mean the code was
-    not to blame. `containment` is None when no test ran."""
+    not to blame. `containment` is None when no test ran. `counts` and `failing_tests` come
+    from pytest's JUnit XML, and are unknown when it wrote none that could be read."""
 
     __test__ = False  # not a pytest class
 
@@ -27,6 +31,8 @@ class TestReport(BaseModel):
     sandbox_notes: list[str] = Field(default_factory=list)
     missing_packages: list[str] = Field(default_factory=list)
     refused_packages: list[str] = Field(default_factory=list)
+    counts: TestCounts | None = None
+    failing_tests: list[str] = Field(default_factory=list)
     output: str = ""
 
     @property
@@ -35,22 +41,70 @@ class TestReport(BaseModel):
         return bool(self.missing_packages or self.refused_packages)
 
     @property
-    def verdict(self) -> str:
-        """QA's word on the run: "passed", "failed" or "timed out"."""
+    def verdict(self) -> TestVerdict:
+        """QA's word on the run; "not run" is no pass, and no failure of the code either."""
+        if self.not_run:
+            return "not run"
         if self.timed_out:
             return "timed out"
         return "passed" if self.passed else "failed"
 
-    def to_markdown(self) -> str:
+    @property
+    def not_run_reason(self) -> str | None:
+        """Why no test ran, in words for the terminal line and the report."""
         if self.refused_packages:
-            verdict = (
-                "not run: these requirements were refused, as only plain package names with "
-                "versions are installed: " + ", ".join(self.refused_packages)
+            return (
+                "these requirements were refused, as only plain package names with versions "
+                "are installed: " + ", ".join(self.refused_packages)
             )
-        elif self.missing_packages:
-            verdict = "not run: these packages could not be installed: " + ", ".join(
-                self.missing_packages
-            )
+        if self.missing_packages:
+            return "these packages could not be installed: " + ", ".join(self.missing_packages)
+        return None
+
+    def line(self) -> str:
+        """One line for the terminal, e.g. `tests: 1 failed, 2 passed`."""
+        reason = self.not_run_reason
+        if reason is not None:
+            return f"tests: not run — {reason}"
+        if self.timed_out:
+            return "tests: timed out"
+        counts = self.counts
+        if counts is None:
+            return "tests: passed" if self.passed else f"tests: failed (exit code {self.exit_code})"
+        parts = ((counts.failed, "failed"), (counts.errors, "errors"), (counts.passed, "passed"))
+        return "tests: " + (", ".join(f"{n} {label}" for n, label in parts if n) or "no tests")
+
+    def to_json(self) -> dict[str, Any]:
+        """The same shape as a repository's `ChangeReport.to_json`; a new project has no
+        "before", so its failing tests are all newly failing."""
+        counts = self.counts
+        document: dict[str, Any] = {
+            "before": None,
+            "after": {
+                "passed": counts.passed if counts else None,
+                "failed": counts.failed if counts else len(self.failing_tests),
+                "errors": counts.errors if counts else None,
+                "exitCode": self.exit_code,
+                "timedOut": self.timed_out,
+            },
+            "newlyFailing": list(self.failing_tests),
+            "stillFailing": [],
+            "fixed": [],
+            "verdict": self.verdict,
+            "line": self.line(),
+        }
+        if self.not_run_reason is not None:
+            document["reason"] = self.not_run_reason
+        return document
+
+    def summary(self) -> str:
+        """The run folder's `test_report.md`: the same text as the project's report."""
+        return self.to_markdown() + "\n"
+
+    def to_markdown(self) -> str:
+        reason = self.not_run_reason
+        if reason is not None:
+            verdict = f"not run: {reason}"
         elif self.timed_out:
             verdict = "stopped at the time limit"
         else:
@@ -87,8 +141,15 @@ class RunTests(Action):
                 output=env.log,
             )
         pytest = [str(env.python), "-m", "pytest", "-q", "-p", "no:cacheprovider"]
-        copy = await run_on_copy(base, proposal, pytest, limits=self.limits, python=env.python)
+        # xunit1 names each test's file, so the failing tests carry pytest's node ids.
+        pytest += [f"--junitxml={JUNIT_FILE}", "-o", "junit_family=xunit1"]
+        junit = JunitReader()
+        copy = await run_on_copy(
+            base, proposal, pytest, limits=self.limits, python=env.python, collect=junit
+        )
         result = copy.result
+        results = junit.results()
+        per_test = results if isinstance(results, JunitResults) else None
         output = "\n".join(part for part in (result.stdout, result.stderr) if part.strip())
         if result.timed_out:
             output += f"\n[stopped: the tests ran longer than {self.limits.timeout:g}s]"
@@ -99,5 +160,7 @@ class RunTests(Action):
             network_isolated=result.network_isolated,
             containment=result.containment,
             sandbox_notes=list(result.notes),
+            counts=per_test.counts if per_test else None,
+            failing_tests=sorted(per_test.failed | per_test.errors) if per_test else [],
             output=output.strip(),
         )

@@ -21,6 +21,8 @@ export interface RunOptions {
   investment?: number;
   codeReview?: boolean;
   runTests?: boolean;
+  /** Tests that could not run make the run's end an error; unset: the server's `run.require_tests`. */
+  requireTests?: boolean;
 }
 
 export interface GenerateProjectArguments extends RunOptions {
@@ -83,6 +85,31 @@ export interface RunCost {
   calls: number;
 }
 
+export type TestVerdict = 'passed' | 'failed' | 'timed out' | 'not run';
+
+/** One side of a test run: counts are null when the runner gives none. */
+export interface TestSide {
+  passed: number | null;
+  failed: number | null;
+  errors: number | null;
+  exitCode: number | null;
+  timedOut: boolean;
+}
+
+/** What QA's last test run showed; `before` is null for a new project. */
+export interface TestsDocument {
+  before: TestSide | null;
+  after: TestSide;
+  newlyFailing: string[];
+  stillFailing: string[];
+  fixed: string[];
+  verdict: TestVerdict;
+  /** Why no test ran, when the verdict is "not run". */
+  reason?: string;
+  /** The line the command line prints, e.g. "tests: 1 failed before → 1 passed after". */
+  line?: string;
+}
+
 /** A run as `sopls.getRun` describes it: its status, cost and proposal. */
 export interface StoredRun {
   runId: string;
@@ -91,6 +118,9 @@ export interface StoredRun {
   files: FileChange[];
   documents: Record<string, unknown>;
   error?: { role: string; action: string; message: string };
+  tests?: TestsDocument;
+  /** The run was asked for tests that run (`requireTests`). */
+  testsRequired?: boolean;
 }
 
 /** The answer of a run command: the run, and whether the server applied its edit. */
@@ -132,6 +162,8 @@ export interface RunEvent {
   status: 'started' | 'finished' | 'failed';
   path?: string;
   cost: number;
+  /** On the events that end a test run. */
+  tests?: TestsDocument;
 }
 
 /** The `sopls` section the server reads: the config file's keys, camelCase. */

@@ -1,12 +1,19 @@
 import * as vscode from 'vscode';
 import { RedactingLog } from './log';
-import { RunEvent, RunSummary, ServerCommand } from './protocol';
+import { RunEvent, RunSummary, ServerCommand, TestsDocument } from './protocol';
 import { SoplsServer } from './server';
 
 export interface RunningRun {
   runId: string;
   requirement: string;
   usd: number;
+  /** The line of its last test run, e.g. "tests: 1 failed before → 1 failed after". */
+  tests?: string;
+}
+
+interface LiveRun {
+  usd: number;
+  tests?: string;
 }
 
 /**
@@ -15,8 +22,8 @@ export interface RunningRun {
  */
 export class RunStore implements vscode.Disposable {
   private summaries: RunSummary[] = [];
-  // Runs seen going through their events, with their latest cost, until they end.
-  private readonly live = new Map<string, number>();
+  // Runs seen going through their events, with their latest cost and tests, until they end.
+  private readonly live = new Map<string, LiveRun>();
   private readonly changed = new vscode.EventEmitter<void>();
   private readonly subscriptions: vscode.Disposable[];
 
@@ -42,7 +49,11 @@ export class RunStore implements vscode.Disposable {
    * stays "running" in `sopls.listRuns`, so that alone is not enough.
    */
   running(): RunningRun[] {
-    return [...this.live].map(([runId, usd]) => ({ runId, requirement: this.find(runId)?.requirement ?? runId, usd }));
+    return [...this.live].map(([runId, live]) => ({
+      runId,
+      requirement: this.find(runId)?.requirement ?? runId,
+      ...live,
+    }));
   }
 
   async refresh(): Promise<void> {
@@ -66,12 +77,22 @@ export class RunStore implements vscode.Disposable {
   }
 
   private onEvent(event: RunEvent): void {
-    const known = this.live.has(event.runId) || this.find(event.runId) !== undefined;
-    this.live.set(event.runId, event.cost);
+    const previous = this.live.get(event.runId);
+    const known = previous !== undefined || this.find(event.runId) !== undefined;
+    const tests = event.tests ? testsLine(event.tests) : previous?.tests;
+    this.live.set(event.runId, { usd: event.cost, ...(tests === undefined ? {} : { tests }) });
     this.changed.fire();
     if (!known) {
       // A new run: learn its requirement for the tree and the status bar's tooltip.
       this.refresh().catch((error) => this.log.warn('sopls.listRuns failed', error));
     }
   }
+}
+
+/** The line a tests document is shown as; older servers send none, so it is made from the verdict. */
+export function testsLine(tests: TestsDocument): string {
+  if (tests.line) {
+    return tests.line;
+  }
+  return tests.reason ? `tests: not run — ${tests.reason}` : `tests: ${tests.verdict}`;
 }

@@ -9,8 +9,11 @@ export interface LaunchSettings {
   args: string[];
 }
 
-/** The run options a run starts with, before its options picker. */
-export type RunDefaults = Required<RunOptions>;
+/**
+ * The run options a run starts with, before its options picker; `requireTests` only when the
+ * user set it, so that the server's `run.require_tests` decides otherwise.
+ */
+export type RunDefaults = Required<Omit<RunOptions, 'requireTests'>> & Pick<RunOptions, 'requireTests'>;
 
 /** A new project, or a change to the workspace's own repository. */
 export type RunTarget = 'project' | 'repository';
@@ -31,11 +34,13 @@ export function launchSettings(folder: vscode.WorkspaceFolder | undefined): Laun
 
 export function runDefaults(target: RunTarget): RunDefaults {
   const config = configuration();
+  const requireTests = userValue<boolean>(config, 'run.requireTests');
   return {
     investment: config.get<number>('run.investment', 3),
     codeReview: config.get<boolean>('run.codeReview', true),
     // A change to a repository is checked against its tests, as the server does by default.
     runTests: target === 'repository' || config.get<boolean>('run.runTests', false),
+    ...(requireTests === undefined ? {} : { requireTests }),
   };
 }
 

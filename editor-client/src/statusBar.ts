@@ -28,7 +28,9 @@ export class CostStatusBar implements vscode.Disposable {
     }
     const total = running.reduce((sum, run) => sum + run.usd, 0);
     this.item.text = `$(sync~spin) sopls ${usd(total)}`;
-    this.item.tooltip = running.map((run) => `${run.requirement}: ${usd(run.usd)}`).join('\n');
+    this.item.tooltip = running
+      .map((run) => `${run.requirement}: ${usd(run.usd)}${run.tests ? ` · ${run.tests}` : ''}`)
+      .join('\n');
     this.item.show();
   }
 }

@@ -247,3 +247,27 @@ def test_a_hostile_test_through_the_cli_is_contained(
     assert not Path(planted).exists()
     assert not running(marker)
     assert (real_home / ".ssh" / "id_rsa").read_text() == f"-----BEGIN KEY-----\n{KEY}\n"
+
+
+async def test_a_tool_installed_in_home_is_seen_without_its_credentials(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A tool in `~/.cargo/bin` runs, but `~/.cargo/credentials.toml` beside it stays hidden."""
+    from agents.sandbox import containment, run_sandboxed
+
+    if (await containment())[0] != "bubblewrap":
+        pytest.skip("bubblewrap cannot run here")
+    home = tmp_path / "home"
+    tool = home / ".cargo" / "bin" / "probe"
+    tool.parent.mkdir(parents=True)
+    secret = home / ".cargo" / "credentials.toml"
+    secret.write_text('[registry]\ntoken = "secret"\n')
+    tool.write_text(f"#!/bin/sh\ntest -e {secret} && echo visible || echo hidden\n")
+    tool.chmod(0o755)
+    monkeypatch.setenv("HOME", str(home))
+    work = tmp_path / "work"
+    work.mkdir()
+
+    result = await run_sandboxed(work, [str(tool)])
+
+    assert result.stdout.strip() == "hidden", result.stderr

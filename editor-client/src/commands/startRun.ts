@@ -3,6 +3,7 @@ import { LSPErrorCodes, ResponseError } from 'vscode-languageclient/node';
 import { usd } from '../format';
 import { withServerProgress } from '../progress';
 import { RunResult, ServerCommandName } from '../protocol';
+import { testsLine } from '../runs';
 import { Services } from '../services';
 import { Command } from './ids';
 
@@ -40,13 +41,18 @@ function isCancelled(error: unknown): boolean {
 async function followUp(services: Services, result: RunResult): Promise<void> {
   const spent = usd(result.cost.usd);
   switch (result.status) {
-    case 'completed':
-      if (result.files.length === 0) {
-        void vscode.window.showInformationMessage(`sopls: run ${result.runId} finished with no changes (${spent}).`);
-      } else {
+    case 'completed': {
+      const tests = testsMessage(result);
+      const changes = result.files.length === 0 ? ' with no changes' : '';
+      const text = `sopls: run ${result.runId} finished${changes} (${spent})${tests ? `; ${tests.text}` : '.'}`;
+      if (result.files.length === 0 || tests !== undefined) {
+        void SHOW[tests?.level ?? 'information'](text);
+      }
+      if (result.files.length > 0) {
         await services.review.show(result);
       }
       return;
+    }
     case 'budget_exceeded':
       await offerResume(
         result.runId,
@@ -69,6 +75,33 @@ async function followUp(services: Services, result: RunResult): Promise<void> {
     case 'running':
       return;
   }
+}
+
+type Level = 'information' | 'warning' | 'error';
+
+const SHOW: Record<Level, (text: string) => Thenable<string | undefined>> = {
+  information: (text) => vscode.window.showInformationMessage(text),
+  warning: (text) => vscode.window.showWarningMessage(text),
+  error: (text) => vscode.window.showErrorMessage(text),
+};
+
+/**
+ * What a finished run's tests showed: good news when they passed, a warning when they failed or
+ * could not run, an error when the run required tests that run and none did.
+ */
+function testsMessage(result: RunResult): { level: Level; text: string } | undefined {
+  const { tests, testsRequired } = result;
+  if (tests === undefined && !testsRequired) {
+    return undefined;
+  }
+  const line = tests ? testsLine(tests) : 'tests: not run — QA ran no tests';
+  if (testsRequired && (tests === undefined || tests.verdict === 'not run')) {
+    return {
+      level: 'error',
+      text: `${line}. sopls.run.requireTests asks for tests that run: make them runnable and run again.`,
+    };
+  }
+  return { level: tests?.verdict === 'passed' ? 'information' : 'warning', text: `${line}.` };
 }
 
 async function offerResume(runId: string, choice: Thenable<string | undefined>): Promise<void> {

@@ -105,6 +105,7 @@ describe('the .vsix', () => {
       'sopls.llm.structuredOutput',
       'sopls.run.codeReview',
       'sopls.run.investment',
+      'sopls.run.requireTests',
       'sopls.run.runTests',
       'sopls.server.args',
       'sopls.server.pythonPath',
