@@ -10,31 +10,31 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 _WHERE = {
-    "Action": "agents.action",
-    "ActionContext": "agents.action",
-    "ActionOutput": "agents.action",
-    "UserRequirement": "agents.action",
+    "Action": "agents.framework.action",
+    "ActionContext": "agents.framework.action",
+    "ActionOutput": "agents.framework.action",
+    "UserRequirement": "agents.framework.action",
     "LLMSettings": "agents.config",
     "Settings": "agents.config",
     "load_settings": "agents.config",
     "write_default_config": "agents.config",
-    "Context": "agents.context",
-    "CostManager": "agents.cost",
-    "Environment": "agents.environment",
+    "Context": "agents.framework.context",
+    "CostManager": "agents.llm.budget",
+    "Environment": "agents.framework.environment",
     "BudgetExceededError": "agents.errors",
     "ConfigError": "agents.errors",
     "LLMError": "agents.errors",
     "OutputTruncatedError": "agents.errors",
     "SoplsError": "agents.errors",
     "StructuredOutputError": "agents.errors",
-    "LLM": "agents.llm",
-    "Memory": "agents.memory",
-    "Message": "agents.message",
-    "ReactMode": "agents.role",
-    "Role": "agents.role",
-    "TaskFailedError": "agents.role",
-    "Team": "agents.team",
-    "TeamOutcome": "agents.team",
+    "LLM": "agents.llm.client",
+    "Memory": "agents.framework.memory",
+    "Message": "agents.framework.message",
+    "ReactMode": "agents.framework.role",
+    "Role": "agents.framework.role",
+    "TaskFailedError": "agents.framework.role",
+    "Team": "agents.framework.team",
+    "TeamOutcome": "agents.framework.team",
 }
 
 __all__ = [
@@ -75,11 +75,7 @@ def __getattr__(name: str) -> Any:
 
 
 if TYPE_CHECKING:
-    from agents.action import Action, ActionContext, ActionOutput, UserRequirement
     from agents.config import LLMSettings, Settings, load_settings, write_default_config
-    from agents.context import Context
-    from agents.cost import CostManager
-    from agents.environment import Environment
     from agents.errors import (
         BudgetExceededError,
         ConfigError,
@@ -88,8 +84,12 @@ if TYPE_CHECKING:
         SoplsError,
         StructuredOutputError,
     )
-    from agents.llm import LLM
-    from agents.memory import Memory
-    from agents.message import Message
-    from agents.role import ReactMode, Role, TaskFailedError
-    from agents.team import Team, TeamOutcome
+    from agents.framework.action import Action, ActionContext, ActionOutput, UserRequirement
+    from agents.framework.context import Context
+    from agents.framework.environment import Environment
+    from agents.framework.memory import Memory
+    from agents.framework.message import Message
+    from agents.framework.role import ReactMode, Role, TaskFailedError
+    from agents.framework.team import Team, TeamOutcome
+    from agents.llm.budget import CostManager
+    from agents.llm.client import LLM

@@ -22,10 +22,10 @@ sys.path.insert(1, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from scripted_endpoint import ScriptedEndpoint
 
+from agents.company.repository_change import LEGACY_CODE_BUDGET
 from agents.config import LLMSettings, Settings
-from agents.roles.repository_change import LEGACY_CODE_BUDGET
-from agents.run import execute
-from agents.run_state import RunFolder, RunOptions
+from agents.runs.run import execute
+from agents.runs.run_state import RunFolder, RunOptions
 from repo_index.tokens import estimate_message_tokens, estimate_tokens
 
 FILES = 200

@@ -25,8 +25,8 @@ sys.path.insert(1, str(Path(__file__).resolve().parent.parent / "tests"))
 from scripted_endpoint import ScriptedEndpoint, Usage
 
 from agents.config import LLMSettings, Settings
-from agents.run import execute
-from agents.run_state import RunFolder, RunOptions
+from agents.runs.run import execute
+from agents.runs.run_state import RunFolder, RunOptions
 from repo_index.tokens import estimate_message_tokens, estimate_tokens
 
 BASE_LATENCY = 0.3

@@ -21,8 +21,8 @@ from pathlib import Path
 
 sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
-from agents.project_env import ensure_project_env
-from agents.sandbox import containment, run_sandboxed
+from agents.execution.project_env import ensure_project_env
+from agents.execution.sandbox import containment, run_sandboxed
 
 RUNS = 10
 TESTS = "".join(f"def test_{n}():\n    assert {n} + 1 == {n + 1}\n\n\n" for n in range(5))

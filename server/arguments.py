@@ -12,8 +12,8 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 from pydantic.alias_generators import to_camel
 from pygls.exceptions import JsonRpcInvalidParams
 
-from agents.paths import UnsafePathError, proposal_path
-from agents.run_registry import RUN_ID_FORM, is_run_id
+from agents.edits.paths import UnsafePathError, proposal_path
+from agents.runs.run_registry import RUN_ID_FORM, is_run_id
 
 ApplyMode = Literal["confirm", "auto", "none"]
 

@@ -10,7 +10,7 @@ from pydantic import ValidationError
 from pydantic.alias_generators import to_camel
 from pygls.exceptions import JsonRpcInvalidParams
 
-from agents.run_state import RunRecord
+from agents.runs.run_state import RunRecord
 from server.arguments import (
     ApplyRunArguments,
     FixBugArguments,

@@ -1,7 +1,7 @@
 """The sopls language server: `sopls.*` commands over JSON-RPC, progress, and workspace edits.
 
-Handlers stay thin: they validate arguments, start a run from `agents.run`, report what it does,
-and turn its proposal into a `WorkspaceEdit`. Runs are asyncio tasks; cancelling the request,
+Handlers stay thin: they validate arguments, start a run from `agents.runs.run`, report what it
+does, and turn its proposal into a `WorkspaceEdit`. Runs are asyncio tasks; cancelling the request,
 the progress, or `sopls.cancelRun` cancels the task (pygls alone answers a cancelled
 `workspace/executeCommand` but leaves the command running).
 """
@@ -22,14 +22,14 @@ from pygls.exceptions import JsonRpcInvalidParams
 from pygls.lsp.server import LanguageServer
 from pygls.uris import to_fs_path
 
+from agents.company.documents import DOCUMENT_KINDS
 from agents.config import Settings, load_settings
-from agents.documents import DOCUMENT_KINDS
+from agents.edits.proposal import Proposal
 from agents.errors import ConfigError, SoplsError
 from agents.llm.local_model import local_model_file, offline_notice
-from agents.proposal import Proposal
-from agents.run import execute
-from agents.run_registry import RunRegistry, runs_folder
-from agents.run_state import RunFolder, RunOptions, RunRecord
+from agents.runs.run import execute
+from agents.runs.run_registry import RunRegistry, runs_folder
+from agents.runs.run_state import RunFolder, RunOptions, RunRecord
 from server.arguments import ApplyMode, describe
 from server.progress import RunProgress
 from server.protocol import SoplsProtocol

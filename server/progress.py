@@ -8,8 +8,8 @@ from typing import Any
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
 
-from agents.cost import CallRecord
-from agents.events import RunEvent
+from agents.framework.events import RunEvent
+from agents.llm.budget import CallRecord
 
 RUN_EVENT = "sopls/runEvent"
 

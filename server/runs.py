@@ -16,11 +16,11 @@ from typing import Any
 
 from pygls.exceptions import JsonRpcInvalidParams
 
-from agents.context import Context
+from agents.edits.paths import UnsafePathError, safe_relative_path
 from agents.errors import SoplsError
-from agents.paths import UnsafePathError, safe_relative_path
-from agents.run_registry import RunRegistry, runs_folder
-from agents.run_state import RunFolder, RunRecord
+from agents.framework.context import Context
+from agents.runs.run_registry import RunRegistry, runs_folder
+from agents.runs.run_state import RunFolder, RunRecord
 
 RunTask = asyncio.Task[tuple[RunRecord, Context]]
 

@@ -20,18 +20,18 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from agents.company.roles.qa_engineer import REPORT_PATH
 from agents.config import Settings, load_settings
-from agents.context import Context
+from agents.edits.paths import safe_relative_path
+from agents.edits.proposal import Proposal
 from agents.errors import SoplsError
-from agents.events import RunEvent
+from agents.execution.test_runner import describe_tests
+from agents.framework.context import Context
+from agents.framework.events import RunEvent
 from agents.llm.local_model import local_model_file, offline_notice, require_llm
-from agents.paths import safe_relative_path
-from agents.proposal import Proposal
-from agents.roles.qa_engineer import REPORT_PATH
-from agents.run import execute, write_result
-from agents.run_lock import RunLock, claim_folder
-from agents.run_state import RunFolder, RunOptions, RunRecord, new_run_id
-from agents.test_runner import describe_tests
+from agents.runs.run import execute, write_result
+from agents.runs.run_lock import RunLock, claim_folder
+from agents.runs.run_state import RunFolder, RunOptions, RunRecord, new_run_id
 from server.arguments import describe
 from server.disk_writer import WriteResult, write_project
 

@@ -17,8 +17,8 @@ from pathlib import Path
 
 from lsprotocol import types
 
-from agents.paths import UnsafePathError, proposal_path
-from agents.proposal import ChangeKind, FileChange, Proposal
+from agents.edits.paths import UnsafePathError, proposal_path
+from agents.edits.proposal import ChangeKind, FileChange, Proposal
 
 DEFAULT_ROLE = "sopls"
 

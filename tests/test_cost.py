@@ -6,7 +6,7 @@ import pytest
 
 from agents import BudgetExceededError, CostManager
 from agents.config import ModelPrice
-from agents.cost import CallRecord
+from agents.llm.budget import CallRecord
 from agents.llm.pricing import BUILTIN_PRICES, cost_usd, find_price
 
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from agents.dependency_cache import DependencyFetch, prepare_cargo, prepare_node_modules
-from agents.sandbox import SandboxLimits, containment, run_sandboxed
+from agents.execution.dependency_cache import DependencyFetch, prepare_cargo, prepare_node_modules
+from agents.execution.sandbox import SandboxLimits, containment, run_sandboxed
 
 FETCH_LIMIT = 240.0
 UNKNOWN_PACKAGE = "sopls-no-such-package-zzz"

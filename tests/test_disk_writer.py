@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from agents.proposal import Proposal
-from agents.run_lock import TargetNotEmptyError
+from agents.edits.proposal import Proposal
+from agents.runs.run_lock import TargetNotEmptyError
 from server.disk_writer import (
     DEFAULT_COMMIT_MESSAGE,
     GitError,

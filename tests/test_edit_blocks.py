@@ -3,7 +3,7 @@
 import pytest
 
 import prompts
-from agents.edit_blocks import (
+from agents.edits.edit_blocks import (
     BlockFailure,
     EditBlock,
     EditFormatError,

@@ -16,9 +16,9 @@ from scripted_endpoint import ScriptedEndpoint
 from test_request_feature import PRD
 
 from agents.config import LLMSettings, Settings
-from agents.events import RunEvent
-from agents.run import execute
-from agents.run_state import RunFolder, RunOptions
+from agents.framework.events import RunEvent
+from agents.runs.run import execute
+from agents.runs.run_state import RunFolder, RunOptions
 from server.disk_writer import write_project
 
 MATH_JS = """function add(a, b) {

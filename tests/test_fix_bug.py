@@ -12,9 +12,9 @@ from lsprotocol import types
 from scripted_endpoint import ScriptedEndpoint
 
 from agents.config import LLMSettings, Settings
-from agents.events import RunEvent
-from agents.run import execute as run_company
-from agents.run_state import RunFolder, RunOptions
+from agents.framework.events import RunEvent
+from agents.runs.run import execute as run_company
+from agents.runs.run_state import RunFolder, RunOptions
 
 CALC = '''"""Arithmetic."""
 

@@ -4,7 +4,7 @@ from company_script import COUNTER, script_company
 from scripted_endpoint import ScriptedEndpoint
 
 from agents import Context, LLMSettings, Settings, Team
-from agents.roles import Architect, Engineer, ProductManager, ProjectManager
+from agents.company.roles import Architect, Engineer, ProductManager, ProjectManager
 
 
 async def test_team_of_four_builds_the_proposal(

@@ -11,8 +11,8 @@ from pydantic import BaseModel, Field
 from scripted_endpoint import ScriptedEndpoint
 
 from agents import LLM, ConfigError, LLMSettings
+from agents.company.documents import PRD, SystemDesign
 from agents.config import SchemaLimits
-from agents.documents import PRD, SystemDesign
 from agents.llm.local_model import require_llm
 from agents.llm.structured import json_schema_of
 

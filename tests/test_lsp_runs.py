@@ -19,7 +19,7 @@ from pygls.exceptions import JsonRpcException
 from pygls.lsp.client import LanguageClient
 from scripted_endpoint import ScriptedEndpoint
 
-from agents.run_state import RunFolder, RunOptions
+from agents.runs.run_state import RunFolder, RunOptions
 
 
 def llm_options(endpoint: ScriptedEndpoint) -> dict:

@@ -18,7 +18,7 @@ import pytest
 from lsp_session import editor_session, execute
 from lsprotocol import types
 
-from agents.documents import DOCUMENT_KINDS
+from agents.company.documents import DOCUMENT_KINDS
 
 SOPLS = [sys.executable, "-m", "server"]
 STAGES = ["ProductManager · WritePRD", "Architect · WriteDesign", "ProjectManager · WriteTasks"]

@@ -4,11 +4,17 @@ from pathlib import Path
 
 import pytest
 
-from agents.documents import DOCUMENT_KINDS
+from agents.company.documents import DOCUMENT_KINDS
+from agents.company.roles.qa_engineer import REPORT_PATH
+from agents.edits.paths import (
+    NAME_MAX,
+    PATH_MAX,
+    UnsafePathError,
+    proposal_path,
+    safe_relative_path,
+)
+from agents.edits.proposal import Proposal
 from agents.errors import SoplsError
-from agents.paths import NAME_MAX, PATH_MAX, UnsafePathError, proposal_path, safe_relative_path
-from agents.proposal import Proposal
-from agents.roles.qa_engineer import REPORT_PATH
 
 
 @pytest.mark.parametrize(

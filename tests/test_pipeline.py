@@ -10,9 +10,9 @@ from conftest import SECRET_KEY
 from scripted_endpoint import ScriptedEndpoint
 
 from agents.config import LLMSettings, Settings
-from agents.context import Context
-from agents.run import execute
-from agents.run_state import RunFolder, RunOptions, RunRecord
+from agents.framework.context import Context
+from agents.runs.run import execute
+from agents.runs.run_state import RunFolder, RunOptions, RunRecord
 
 COUNTER_V2 = COUNTER.replace('"""Counting words."""', '"""Counting words, reviewed."""')
 COUNTER_BUGGY = COUNTER.replace("text.lower()", "text")

@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
-from agents.project_env import (
+from agents.execution.project_env import (
     ProjectEnv,
     ensure_project_env,
     normalise_requirements,
 )
-from agents.sandbox import run_sandboxed
+from agents.execution.sandbox import run_sandboxed
 
 module_loop = pytest.mark.asyncio(loop_scope="module")
 

@@ -7,15 +7,15 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from agents.errors import SoplsError
-from agents.paths import UnsafePathError
-from agents.proposal import (
+from agents.edits.paths import UnsafePathError
+from agents.edits.proposal import (
     ChangeKind,
     FileChange,
     Proposal,
     UnknownPathError,
     WriteConflictError,
 )
+from agents.errors import SoplsError
 
 
 def test_put_without_before_is_a_create() -> None:

@@ -17,7 +17,7 @@ from file_tree import commit_tree
 from scripted_endpoint import ScriptedEndpoint
 from test_startup import sopls
 
-from agents.run_state import RunOptions
+from agents.runs.run_state import RunOptions
 
 BUG = "add_one(5) returns 7 but it must return 6"
 SIMPLE = '"""Small arithmetic."""\n\n\ndef add_one(n):\n    return n + 2\n'

@@ -13,13 +13,13 @@ import pytest
 from scripted_endpoint import ScriptedEndpoint
 
 import prompts
-from agents.action import ActionContext
-from agents.actions.edit_code import EditCode, EditOutcome
-from agents.actions.plan_change import PlanChange
+from agents.company.actions.edit_code import EditCode, EditOutcome
+from agents.company.actions.plan_change import PlanChange
 from agents.config import LLMSettings
-from agents.documents import DocumentStore
-from agents.edit_blocks import EditFormatError
-from agents.llm import LLM
+from agents.edits.edit_blocks import EditFormatError
+from agents.framework.action import ActionContext
+from agents.framework.documents import DocumentStore
+from agents.llm.client import LLM
 from repo_index.index import RepoIndex
 from repo_index.tokens import estimate_tokens
 

@@ -6,9 +6,9 @@ from pathlib import Path
 
 from file_tree import write_tree
 
-from agents.project_env import why_missing
-from agents.proposal import Proposal
-from agents.repository_env import read_python_declarations, repository_declarations
+from agents.edits.proposal import Proposal
+from agents.execution.project_env import why_missing
+from agents.execution.repository_env import read_python_declarations, repository_declarations
 
 
 def _read(files: dict[str, str]):

@@ -12,7 +12,7 @@ from lsprotocol.types import TextDocumentEdit
 from scripted_endpoint import ScriptedEndpoint
 from test_fix_bug import CALC, repo  # noqa: F401  (the fixture repository)
 
-from agents.proposal import Proposal
+from agents.edits.proposal import Proposal
 
 PRD = {**GENERATED_PRD, "original_requirement": "add multiply", "project_name": "calc"}
 DESIGN = {

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from agents import sandbox
-from agents.proposal import Proposal
-from agents.sandbox import (
+from agents.edits.proposal import Proposal
+from agents.execution import sandbox
+from agents.execution.sandbox import (
     SandboxLimits,
     network_isolation_available,
     run_on_copy,

@@ -5,8 +5,8 @@ import asyncio
 import pytest
 
 from agents.errors import BudgetExceededError
+from agents.framework.scheduling import dependency_graph, run_all, run_in_dependency_order
 from agents.llm.concurrency import BACKGROUND, FOREGROUND, PrioritySlots, background
-from agents.scheduling import dependency_graph, run_all, run_in_dependency_order
 
 
 def test_graph_keeps_only_edges_to_earlier_files() -> None:

@@ -9,7 +9,7 @@ import time
 import pytest
 from pydantic import BaseModel
 
-from agents.documents import PRD
+from agents.company.documents import PRD
 from agents.llm.structured import UnreadableOutputError, extract_json, parse_output
 
 

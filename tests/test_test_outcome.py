@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from file_tree import write_tree
 
-from agents.proposal import Proposal
-from agents.test_runner import (
+from agents.edits.proposal import Proposal
+from agents.execution.test_runner import (
     ChangeReport,
     JunitXmlError,
     TestSetup,

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from file_tree import write_tree
 
+from agents.edits.proposal import Proposal
 from agents.errors import ConfigError
-from agents.proposal import Proposal
-from agents.sandbox import SandboxLimits
-from agents.test_runner import (
+from agents.execution.sandbox import SandboxLimits
+from agents.execution.test_runner import (
     ChangeReport,
     InvalidTestCommandError,
     TestCommand,

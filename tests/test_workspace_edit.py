@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from lsprotocol import converters, types
 
-from agents.proposal import ChangeKind, FileChange, Proposal, UnknownPathError
+from agents.edits.proposal import ChangeKind, FileChange, Proposal, UnknownPathError
 from server.workspace_edit import EditPlan, build_workspace_edit, text_edits
 
 NEW_TEXT = "def main() -> None:\n    print('hi')\n"

@@ -1,5 +1,1 @@
 """The LLM layer: one OpenAI-compatible client, structured output, prices and budget."""
-
-from agents.llm.client import LLM, Completion, LLMStatusError
-
-__all__ = ["LLM", "Completion", "LLMStatusError"]

@@ -29,8 +29,8 @@ import openai
 from pydantic import BaseModel
 
 from agents.config import LLMSettings, ModelPrice, load_settings
-from agents.cost import CallRecord, CostManager
 from agents.errors import LLMError, OutputTruncatedError, SoplsError, StructuredOutputError
+from agents.llm.budget import CallRecord, CostManager
 from agents.llm.concurrency import endpoint_slots
 from agents.llm.journal import CallJournal, JournalEntry, fingerprint
 from agents.llm.pricing import cost_usd, find_price

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from agents.run_state import RunFolder, RunOptions
+from agents.runs.run_state import RunFolder, RunOptions
 from server.protocol import FrameReader
 
 ANSWER_WITHIN = 2.0

@@ -22,7 +22,7 @@ from test_startup import sopls
 from agents import LLM, BudgetExceededError, CostManager, LLMError, LLMSettings
 from agents.config import ModelPrice
 from agents.errors import OutputTruncatedError, StructuredOutputError
-from agents.llm import LLMStatusError
+from agents.llm.client import LLMStatusError
 from agents.llm.journal import CallJournal
 
 PRICED = {"metered": ModelPrice(prompt=1000, completion=1000)}

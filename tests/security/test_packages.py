@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from agents.actions.run_tests import RunTests
-from agents.project_env import ensure_project_env, normalise_requirements
-from agents.proposal import Proposal
-from agents.sandbox import SandboxLimits
+from agents.company.actions.run_tests import RunTests
+from agents.edits.proposal import Proposal
+from agents.execution.project_env import ensure_project_env, normalise_requirements
+from agents.execution.sandbox import SandboxLimits
 
 SETUP_PY = "import pathlib; pathlib.Path({marker!r}).write_text('setup.py ran')\n"
 

@@ -24,8 +24,8 @@ from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 from scripted_endpoint import ScriptedEndpoint
 
-from agents.run_registry import RunRegistry
-from agents.run_state import RunFolder, RunOptions
+from agents.runs.run_registry import RunRegistry
+from agents.runs.run_state import RunFolder, RunOptions
 
 INVALID_PARAMS = -32602
 PLANTED = ".sopls/runs/20261203-061500-a1b2c3/proposal.json"

@@ -18,7 +18,7 @@ from company_script import DESIGN, PRD, TASKS, fenced, script_company
 from scripted_endpoint import ScriptedEndpoint, schema_names
 from test_startup import SOPLS, cli_env, run_folder, sopls
 
-from agents.run_state import RunFolder, RunOptions
+from agents.runs.run_state import RunFolder, RunOptions
 
 
 def refused_before_any_call(
@@ -410,7 +410,7 @@ def test_failing_tests_make_the_exit_code_1_and_the_project_is_still_written(
 
 
 def test_the_lock_of_a_run_names_it_while_it_runs(tmp_path: Path) -> None:
-    from agents.run_lock import RunLock, RunLockedError
+    from agents.runs.run_lock import RunLock, RunLockedError
 
     held = RunLock.acquire(tmp_path, "run-1")
     try:

@@ -1,0 +1,1 @@
+"""The software company: its documents, its roles and their actions, and the SOP that wires them."""

@@ -1,0 +1,53 @@
+"""WriteCode: one file's full source, from the design, its task and its dependencies' interfaces."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pydantic import BaseModel, Field
+
+from agents.edits.code_blocks import extract_code
+from agents.framework.action import Action, ActionContext
+
+
+@dataclass(frozen=True)
+class CodeJob:
+    """What the Engineer knows about one file when writing it."""
+
+    path: str
+    task: str
+    design: str
+    shared_knowledge: str
+    interfaces: str
+    legacy_code: str = ""
+    current_code: str = ""
+    feedback: str = ""
+    feedback_kind: str = ""
+
+
+class WriteCode(Action):
+    description = "Write the complete source of one file."
+    template = "engineer/write_code.md"
+
+    async def write(self, ctx: ActionContext, job: CodeJob) -> str:
+        output = await self.ask(
+            ctx,
+            path=job.path,
+            task=job.task,
+            design=job.design,
+            shared_knowledge=job.shared_knowledge,
+            interfaces=job.interfaces,
+            legacy_code=job.legacy_code,
+            current_code=job.current_code,
+            feedback=job.feedback,
+            feedback_kind=job.feedback_kind,
+        )
+        return extract_code(output.content, job.path)
+
+
+class CodeChange(BaseModel):
+    """The Engineer's announcement that code is ready: the files, and those that failed."""
+
+    files: list[str]
+    summary: str = ""
+    errors: dict[str, str] = Field(default_factory=dict)

@@ -1,0 +1,1 @@
+"""Edits of a project: the proposal, path checks, search/replace blocks and code blocks."""

@@ -1,0 +1,1 @@
+"""Running generated code: the sandbox, package environments, and the test runner."""
