@@ -1,4 +1,4 @@
-"""The agent framework: messages, memory, roles, actions, the team, and the LLM layer.
+"""The agent framework and the software company built on it; the public names, listed once.
 
 Names are imported on first use, so `import agents.errors` (or a command that never talks to
 an LLM) does not pay for loading the `openai` SDK.
@@ -18,6 +18,7 @@ _WHERE = {
     "Settings": "agents.config",
     "load_settings": "agents.config",
     "write_default_config": "agents.config",
+    "CompanyContext": "agents.company.context",
     "Context": "agents.framework.context",
     "CostManager": "agents.llm.budget",
     "Environment": "agents.framework.environment",
@@ -43,6 +44,7 @@ __all__ = [
     "ActionContext",
     "ActionOutput",
     "BudgetExceededError",
+    "CompanyContext",
     "ConfigError",
     "Context",
     "CostManager",
@@ -75,6 +77,7 @@ def __getattr__(name: str) -> Any:
 
 
 if TYPE_CHECKING:
+    from agents.company.context import CompanyContext
     from agents.config import LLMSettings, Settings, load_settings, write_default_config
     from agents.errors import (
         BudgetExceededError,

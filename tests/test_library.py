@@ -3,7 +3,7 @@
 from company_script import COUNTER, script_company
 from scripted_endpoint import ScriptedEndpoint
 
-from agents import Context, LLMSettings, Settings, Team
+from agents import CompanyContext, LLMSettings, Settings, Team
 from agents.company.roles import Architect, Engineer, ProductManager, ProjectManager
 
 
@@ -11,7 +11,7 @@ async def test_team_of_four_builds_the_proposal(
     endpoint: ScriptedEndpoint, llm_settings: LLMSettings
 ) -> None:
     script_company(endpoint)
-    team = Team(Context(settings=Settings(llm=llm_settings)))
+    team = Team(CompanyContext(settings=Settings(llm=llm_settings)))
     team.hire([ProductManager(), Architect(), ProjectManager(), Engineer()])
     team.invest(3.0)
     team.run_project("a word-frequency CLI")

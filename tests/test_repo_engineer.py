@@ -60,7 +60,7 @@ def ctx(llm_settings: LLMSettings) -> ActionContext:
         llm=LLM(llm_settings),
         role_name="Engineer",
         system_prompt="You are an Engineer.",
-        messages=[],
+        history="",
         documents=DocumentStore(),
     )
 

@@ -7,46 +7,34 @@ Code": the repository map focused on that file, within `legacy_budget` tokens.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
-from contextlib import suppress
-from pathlib import Path
 
 from agents.company.actions.edit_code import EditCode
 from agents.company.actions.plan_change import ChangePlan, PlanChange, PlannedFile
 from agents.company.actions.write_code import CodeJob, WriteCode
+from agents.company.context import CompanyContext
 from agents.edits.edit_blocks import EditFormatError
 from agents.edits.paths import safe_relative_path
 from agents.errors import SoplsError
 from agents.framework.action import ActionContext
-from agents.framework.context import Context
 from agents.framework.file_steps import FileSteps
 from agents.framework.scheduling import dependency_graph, run_in_dependency_order
-from repo_index.index import RepoIndex
 
 LEGACY_CODE_BUDGET = 2048  # tokens of repository map in each prompt
 
 
 class RepositoryChange:
-    """One requirement (or bug) turned into proposed edits of the repository at `root`."""
+    """One requirement (or bug) turned into proposed edits of the run's repository."""
 
-    def __init__(self, root: Path, context: Context, role: str, legacy_budget: int) -> None:
-        self.root = root
+    def __init__(self, context: CompanyContext, role: str, legacy_budget: int) -> None:
+        self.workspace = context.workspace
         self.context = context
         self.role = role
         self.legacy_budget = legacy_budget
         self.file_errors: dict[str, str] = {}
-        self._index = RepoIndex(root)
-        self._index_lock = asyncio.Lock()  # the index is used from one thread at a time
 
     async def legacy_code(self, requirement: str, focus: list[str]) -> str:
-        async with self._index_lock:
-            return await asyncio.to_thread(
-                self._index.context, requirement, focus, self.legacy_budget
-            )
-
-    def close(self) -> None:
-        self._index.close()
+        return await self.workspace.legacy_code(requirement, focus, self.legacy_budget)
 
     async def apply(self, ctx: ActionContext, requirement: str, feedback: str) -> list[str]:
         """Plan, then change every planned file; returns the files the proposal now changes."""
@@ -66,14 +54,14 @@ class RepositoryChange:
             ready()
 
         await run_in_dependency_order(graph, one)
-        return [p for p in planned if self.context.proposal.get(p) is not None]
+        return [p for p in planned if self.workspace.proposal.get(p) is not None]
 
     def _checked(self, plan: ChangePlan) -> dict[str, PlannedFile]:
         """The plan's files under safe paths; a path that would leave the repository is refused."""
         planned: dict[str, PlannedFile] = {}
         for item in plan.files:
             try:
-                path = safe_relative_path(item.path, self.root)
+                path = safe_relative_path(item.path, self.workspace.root)
             except SoplsError as exc:
                 self.file_errors[item.path] = str(exc)
                 self.context.emit(self.role, "EditCode", "failed", path=item.path, detail=str(exc))
@@ -84,12 +72,9 @@ class RepositoryChange:
     async def _change(
         self, ctx: ActionContext, item: PlannedFile, requirement: str, feedback: str
     ) -> None:
-        proposal = self.context.proposal
-        current = proposal.text_of(item.path)
-        on_disk = None
-        with suppress(FileNotFoundError, IsADirectoryError):
-            on_disk = (self.root / item.path).read_text(encoding="utf-8")
-        current = current if current is not None else on_disk
+        workspace = self.workspace
+        on_disk = workspace.on_disk(item.path)
+        current = workspace.read(item.path)
         legacy = await self.legacy_code(requirement, [item.path] if on_disk is not None else [])
         if current is None:
             job = CodeJob(
@@ -102,7 +87,7 @@ class RepositoryChange:
                 feedback=feedback,
                 feedback_kind="Bug feedback" if feedback else "",
             )
-            proposal.put(item.path, await WriteCode().write(ctx, job), role=self.role)
+            workspace.propose(item.path, await WriteCode().write(ctx, job), role=self.role)
             return
         outcome = await EditCode().edit(
             ctx,
@@ -116,4 +101,4 @@ class RepositoryChange:
         if outcome.failures:
             self.file_errors[item.path] = "; ".join(f.reason for f in outcome.failures)
         if outcome.text != current:
-            proposal.put(item.path, outcome.text, role=self.role, before=on_disk)
+            workspace.propose(item.path, outcome.text, role=self.role)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -12,19 +12,23 @@ import prompts
 
 if TYPE_CHECKING:
     from agents.framework.documents import DocumentStore
-    from agents.framework.message import Message
     from agents.llm.client import LLM
 
 
 @dataclass(frozen=True)
 class ActionContext:
-    """What an action gets to work with: the role's model, the role's view, and its task."""
+    """What an action gets to work with: the role's model, the role's view, and its task.
+
+    The role's memory arrives as prompt text (`history`) and the latest requirement, so an
+    action never needs the messages themselves.
+    """
 
     llm: LLM
     role_name: str
     system_prompt: str
-    messages: Sequence[Message]
+    history: str
     documents: DocumentStore
+    requirement: str = ""
     instruction: str = ""
     legacy_code: str = ""  # the existing repository's map, when there is one
 
@@ -53,13 +57,11 @@ class Action:
 
     def prompt_variables(self, ctx: ActionContext) -> Mapping[str, Any]:
         """The template's variables; actions with their own template override this."""
-        from agents.framework.message import format_history
-
         return {
             "action": self.name,
             "description": self.description,
             "instruction": ctx.instruction,
-            "history": format_history(ctx.messages),
+            "history": ctx.history,
         }
 
     async def run(self, ctx: ActionContext) -> ActionOutput:

@@ -1,4 +1,4 @@
-"""What a team's roles share, passed explicitly: settings, budget, documents, the proposal."""
+"""What a team's roles share, passed explicitly: settings, budget, documents, events."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any, Literal, Protocol
 
 from agents.config import Settings, load_settings
-from agents.edits.proposal import Proposal
 from agents.framework.documents import DocumentStore
 from agents.framework.events import EventListener, EventStatus, RunEvent
 from agents.llm.budget import CostManager
@@ -33,11 +32,9 @@ class QaReport(Protocol):
 class Context:
     settings: Settings = field(default_factory=load_settings)
     cost: CostManager = field(default_factory=CostManager)
-    project_root: Path | None = None  # the existing project; None while it is being created
-    legacy_code: str = ""  # the repository map for the requirement, in a repository
+    legacy_code: str = ""  # the existing code's map for the requirement, when there is some
     raw_output_dir: Path | None = None
     documents: DocumentStore = field(default_factory=DocumentStore)
-    proposal: Proposal = field(default_factory=Proposal)
     journal: CallJournal | None = None
     # QA's last word on the tests; None when none ran
     test_verdict: TestVerdict | None = None

@@ -22,7 +22,7 @@ class Environment:
             if role.name in self.roles:
                 raise ValueError(f"a role named {role.name!r} is already in the team")
             self.roles[role.name] = role
-            role.join(self, self.context)
+            role.join(self.publish, self.context)
 
     def publish(self, message: Message) -> None:
         """Record a message and deliver it to every role interested in it."""

@@ -1,36 +1,37 @@
-"""Messages: what roles say to each other, routed by the action that caused them."""
+"""Messages: what roles say to each other, routed by the action that caused them or by the type
+of what they carry."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from pydantic import BaseModel
 
 from agents.framework.action import Action, UserRequirement
 
-if TYPE_CHECKING:
-    from agents.framework.role import Role
+
+class Requirement(BaseModel):
+    """What the user asks for, carried by the message that hands a team its work."""
+
+    text: str
 
 
 @dataclass(frozen=True)
 class Message:
     """One utterance; `payload` holds the structured document (a PRD, a design ...) if any.
 
-    `send_to` lists role types; empty means everyone who watches `cause_by`.
+    `send_to` lists role classes; empty means everyone who watches `cause_by` or the payload's
+    type.
     """
 
     content: str
     cause_by: type[Action] = UserRequirement
     payload: BaseModel | None = None
     sent_from: str = ""
-    send_to: frozenset[type[Role]] = frozenset()
+    send_to: frozenset[type] = frozenset()
     id: str = field(default_factory=lambda: uuid.uuid4().hex)
-
-    def addressed_to(self, role: Role) -> bool:
-        return any(isinstance(role, kind) for kind in self.send_to)
 
 
 def format_history(messages: Iterable[Message]) -> str:
@@ -38,3 +39,15 @@ def format_history(messages: Iterable[Message]) -> str:
     return "\n\n".join(
         f"### {m.sent_from or 'User'} ({m.cause_by.name})\n{m.content}" for m in messages
     )
+
+
+def latest_requirement(messages: Iterable[Message]) -> str:
+    """The text of the last requirement among `messages`; "" when none was given. A message the
+    user published by hand, with no payload, counts by its cause."""
+    text = ""
+    for message in messages:
+        if isinstance(message.payload, Requirement):
+            text = message.payload.text
+        elif message.payload is None and message.cause_by is UserRequirement:
+            text = message.content
+    return text

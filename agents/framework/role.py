@@ -8,10 +8,10 @@ tasks, runs them in order, and revises the rest of the plan when a task fails.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import TYPE_CHECKING, ClassVar, Literal
+from typing import ClassVar, Literal
 
 from pydantic import BaseModel, Field, create_model
 
@@ -20,11 +20,8 @@ from agents.errors import SoplsError
 from agents.framework.action import Action, ActionContext, ActionOutput
 from agents.framework.context import Context
 from agents.framework.memory import Memory
-from agents.framework.message import Message, format_history
+from agents.framework.message import Message, format_history, latest_requirement
 from agents.llm.client import LLM
-
-if TYPE_CHECKING:
-    from agents.framework.environment import Environment
 
 logger = logging.getLogger("sopls.role")
 
@@ -69,18 +66,23 @@ class FinishedTask:
 
 
 class Role:
-    """A member of the team. Subclasses set `profile`, `goal`, `constraints` and pass actions."""
+    """A member of the team. Subclasses set `profile`, `goal`, `constraints` and pass actions.
+
+    `watch` holds action classes (messages they caused) and payload classes (messages that
+    carry one, whoever sent them).
+    """
 
     profile: ClassVar[str] = ""
     goal: ClassVar[str] = ""
     constraints: ClassVar[str] = ""
+    context_type: ClassVar[type[Context]] = Context  # what this role needs to share
 
     def __init__(
         self,
         *,
         name: str | None = None,
         actions: Sequence[Action | type[Action]] = (),
-        watch: Iterable[type[Action]] = (),
+        watch: Iterable[type[Action] | type[BaseModel]] = (),
         react_mode: ReactMode = ReactMode.BY_ORDER,
         max_react_loop: int = 1,
         context: Context | None = None,
@@ -89,7 +91,7 @@ class Role:
             raise ValueError("max_react_loop must be at least 1")
         self.name = name or type(self).__name__
         self.actions: list[Action] = [a() if isinstance(a, type) else a for a in actions]
-        self.watch: frozenset[type[Action]] = frozenset(watch)
+        self.watch: frozenset[type] = frozenset(watch)
         self.react_mode = react_mode
         self.max_react_loop = max_react_loop
         self.memory = Memory()
@@ -97,21 +99,28 @@ class Role:
         self.plan: Plan | None = None
         self.finished_tasks: list[FinishedTask] = []
         self._context = context
-        self._environment: Environment | None = None
+        self._publish: Callable[[Message], None] | None = None
         self._inbox: list[Message] = []
 
     @property
     def context(self) -> Context:
         if self._context is None:
-            self._context = Context()
+            self._context = self.context_type()
         return self._context
 
     @property
     def llm(self) -> LLM:
         return self.context.llm_for(self.name)
 
-    def join(self, environment: Environment, context: Context) -> None:
-        self._environment = environment
+    def join(self, publish: Callable[[Message], None], context: Context) -> None:
+        """Become part of a team: `publish` reaches the others, `context` is what they share."""
+        if not isinstance(context, self.context_type):
+            raise TypeError(
+                f"{self.name} needs a {self.context_type.__name__}, not a "
+                f"{type(context).__name__}: give the team one, e.g. "
+                f"Team({self.context_type.__name__}(...))."
+            )
+        self._publish = publish
         self._context = context
 
     @property
@@ -127,10 +136,13 @@ class Role:
     # --- observe ---------------------------------------------------------------------------
 
     def is_interested(self, message: Message) -> bool:
-        """Addressed messages go to their addressees; the rest to roles watching their cause."""
+        """Addressed messages go to their addressees; the rest to roles watching their cause
+        or the type of their payload."""
         if message.send_to:
-            return message.addressed_to(self)
-        return message.cause_by in self.watch and message.sent_from != self.name
+            return any(isinstance(self, kind) for kind in message.send_to)
+        if message.sent_from == self.name:
+            return False
+        return message.cause_by in self.watch or type(message.payload) in self.watch
 
     def deliver(self, message: Message) -> None:
         self._inbox.append(message)
@@ -173,14 +185,7 @@ class Role:
             self.context.emit(self.name, action.name, "failed", detail=str(exc))
             raise
         self.keep(output)
-        message = Message(
-            content=output.content,
-            payload=output.payload,
-            cause_by=type(action),
-            sent_from=self.name,
-        )
-        self.memory.add(message)
-        self.publish(message)
+        message = self.announce(output.content, type(action), output.payload)
         self.context.emit(self.name, action.name, "finished")
         return message
 
@@ -189,8 +194,9 @@ class Role:
             llm=self.llm,
             role_name=self.name,
             system_prompt=self.system_prompt,
-            messages=self.memory.recent(),
+            history=format_history(self.memory.recent()),
             documents=self.context.documents,
+            requirement=latest_requirement(self.memory),
             instruction=instruction,
             legacy_code=self.context.legacy_code,
         )
@@ -198,9 +204,28 @@ class Role:
     def keep(self, output: ActionOutput) -> None:
         """Store what an action produced before it is announced (documents, files)."""
 
+    def announce(
+        self,
+        content: str,
+        cause_by: type[Action],
+        payload: BaseModel | None = None,
+        send_to: Iterable[type[Role]] = (),
+    ) -> Message:
+        """Remember what this role says and tell the team."""
+        message = Message(
+            content=content,
+            cause_by=cause_by,
+            payload=payload,
+            sent_from=self.name,
+            send_to=frozenset(send_to),
+        )
+        self.memory.add(message)
+        self.publish(message)
+        return message
+
     def publish(self, message: Message) -> None:
-        if self._environment is not None:
-            self._environment.publish(message)
+        if self._publish is not None:
+            self._publish(message)
 
     async def _by_order(self) -> Message | None:
         last = None

@@ -10,7 +10,7 @@ from agents.errors import BudgetExceededError
 from agents.framework.action import UserRequirement
 from agents.framework.context import Context
 from agents.framework.environment import Environment
-from agents.framework.message import Message
+from agents.framework.message import Message, Requirement
 from agents.framework.role import Role
 from agents.llm.budget import CostTotals
 
@@ -28,11 +28,33 @@ class TeamOutcome:
 
 
 class Team:
+    """Roles in one environment. Without a context, the first hire makes the one its roles need
+    (the company's roles need a workspace, a team of plain roles does not)."""
+
     def __init__(self, context: Context | None = None) -> None:
-        self.context = context or Context()
-        self.env = Environment(self.context)
+        self._context = context
+        self._env: Environment | None = None
+
+    @property
+    def context(self) -> Context:
+        if self._context is None:
+            self._context = Context()
+        return self._context
+
+    @property
+    def env(self) -> Environment:
+        if self._env is None:
+            self._env = Environment(self.context)
+        return self._env
 
     def hire(self, roles: Iterable[Role]) -> None:
+        roles = list(roles)
+        if self._context is None:
+            needed: type[Context] = Context
+            for role in roles:
+                if issubclass(role.context_type, needed):
+                    needed = role.context_type
+            self._context = needed()
         self.env.add_roles(roles)
 
     def invest(self, investment: float) -> None:
@@ -49,6 +71,7 @@ class Team:
             Message(
                 content=idea,
                 cause_by=UserRequirement,
+                payload=Requirement(text=idea),
                 sent_from="User",
                 send_to=frozenset(send_to),
             )

@@ -17,20 +17,16 @@ from pathlib import Path
 from typing import Literal
 
 from agents.company.actions.classify import ClassifyRequest
-from agents.company.actions.report_bug import BugFeedback, ReportBug
-from agents.company.actions.write_code import CodeChange, WriteCode
+from agents.company.context import CompanyContext
 from agents.company.documents import DOCUMENT_KINDS, PRD
 from agents.company.repository_change import LEGACY_CODE_BUDGET
-from agents.company.roles import Architect, Engineer, ProductManager, ProjectManager, QaEngineer
+from agents.company.roles import ProductManager
+from agents.company.sop import build_team, hand_over
+from agents.company.workspace import Workspace
 from agents.config import Settings
-from agents.edits.paths import read_inside
 from agents.edits.proposal import Proposal
 from agents.errors import SoplsError
-from agents.framework.context import Context
 from agents.framework.events import EventListener, RunEvent
-from agents.framework.message import Message
-from agents.framework.role import Role
-from agents.framework.team import Team
 from agents.llm.budget import CallRecord, CostManager, CostTotals
 from agents.llm.journal import CallJournal
 from agents.llm.local_model import with_local_model
@@ -40,114 +36,41 @@ from agents.runs.run_state import (
     RunCost,
     RunError,
     RunFolder,
-    RunOptions,
     RunRecord,
     RunStatus,
     write_atomic,
 )
-from repo_index.index import RepoIndex
 
 logger = logging.getLogger("sopls.run")
 
-README_LINES = 40  # of a repository's README in the roles' context
 FREE_NAME_ATTEMPTS = 20  # project_2 … project_20 before a taken name stops the run
 
 # Puts a finished run's proposal in place (the command line writes the project); raises to refuse.
 ResultWriter = Callable[[RunRecord, Proposal], None]
 
 
-def build_team(options: RunOptions, context: Context) -> Team:
-    """The company for these options: QA alone to (re)write one file's tests; the Engineer
-    straight away for a bug; otherwise the document roles first, the Engineer when implementing;
-    QA on request. The budget is the context's: `execute` sets it from the options (0 is
-    allowed there: the run stops before its first call)."""
-    qa = QaEngineer(
-        max_test_rounds=options.max_test_rounds,
-        test_timeout=options.test_timeout,
-        reqa_file=options.reqa_file,
-    )
-    roles: list[Role] = [qa]
-    if options.mode != "reqa":
-        roles = [] if options.mode == "bug" else [ProductManager(), Architect(), ProjectManager()]
-        if options.implement or options.mode == "bug":
-            engineer = Engineer(
-                code_review=options.code_review,
-                code_review_k=options.code_review_k,
-                max_auto_summarize_code=options.max_auto_summarize_code,
-                max_summarize_rounds=options.n_round,
-            )
-            roles += [engineer, qa] if options.run_tests else [engineer]
-    team = Team(context)
-    team.hire(roles)
-    return team
-
-
-async def _read_repository(context: Context, root: Path, requirement: str) -> None:
+async def _read_repository(context: CompanyContext, requirement: str) -> None:
     """What the document roles know of an existing repository: its sopls documents, if it has
-    any (to refine), its layout, the start of its README, and its map ranked for the requirement
-    (the Legacy Code)."""
+    any (to refine), and its overview with the map ranked for the requirement (the Legacy
+    Code)."""
+    workspace = context.workspace
     for kind in DOCUMENT_KINDS:
-        path = root / "docs" / f"{kind.doc_name}.json"
-        if path.is_file():
+        path = f"docs/{kind.doc_name}.json"
+        text = workspace.on_disk(path)
+        if text is not None:
             try:
-                context.documents.put(kind.model_validate_json(path.read_text(encoding="utf-8")))
+                context.documents.put(kind.model_validate_json(text))
             except ValueError:
                 logger.warning("%s is not a valid %s; it is ignored", path, kind.__name__)
-
-    def repository_map() -> str:
-        index = RepoIndex(root)
-        try:
-            files = index.refresh().files
-            layout = sorted({str(Path(p).parent) for p in index.files()} - {"."})
-            parts = [f"{files} source files; folders: {', '.join(layout) or '(top level only)'}"]
-            readme = next(
-                (
-                    (path.name, text)
-                    for path in sorted(root.glob("README*"))
-                    if (text := read_inside(root, path.name)) is not None
-                ),
-                None,
-            )
-            if readme is not None:
-                name, text = readme
-                lines = text.splitlines()
-                parts.append(f"{name} (start):\n" + "\n".join(lines[:README_LINES]))
-            parts.append(index.context(requirement, (), LEGACY_CODE_BUDGET))
-            return "\n\n".join(parts)
-        finally:
-            index.close()
-
-    context.legacy_code = await asyncio.to_thread(repository_map)
+    context.legacy_code = await workspace.overview(requirement, LEGACY_CODE_BUDGET)
 
 
-async def _classify(context: Context, requirement: str) -> Literal["feature", "bug"]:
+async def _classify(context: CompanyContext, requirement: str) -> Literal["feature", "bug"]:
     """The Product Manager's call: a bug takes the short path to the Engineer."""
     manager = ProductManager(context=context)
     kind = await ClassifyRequest().classify(manager.action_context(), requirement)
     context.emit(manager.name, ClassifyRequest.name, "finished", detail=kind.kind)
     return kind.kind
-
-
-def _hand_over(team: Team, options: RunOptions) -> None:
-    """A project or a feature starts with the requirement; a bug goes straight to the Engineer."""
-    if options.mode == "reqa" and options.reqa_file is not None:
-        change = CodeChange(files=[options.reqa_file])
-        team.env.publish(
-            Message(content=options.idea, payload=change, cause_by=WriteCode, sent_from="User")
-        )
-        return
-    if options.mode != "bug":
-        team.run_project(options.idea)
-        return
-    bug = BugFeedback(description=options.idea, test_output=options.test_output)
-    team.env.publish(
-        Message(
-            content=options.idea,
-            payload=bug,
-            cause_by=ReportBug,
-            sent_from="User",
-        )
-    )
 
 
 def _claim_free_name(name: str, claim: Callable[[str], None]) -> str:
@@ -194,7 +117,7 @@ async def execute(
     call_observers: Iterable[Callable[[CallRecord], None]] = (),
     write: ResultWriter | None = None,
     claim_project: Callable[[Path], None] | None = None,
-) -> tuple[RunRecord, Context]:
+) -> tuple[RunRecord, CompanyContext]:
     """Run (or resume) the run in `folder` to its end; the record is saved whatever happens.
 
     `write`, when given, puts the result in place before the run counts as completed (see
@@ -213,11 +136,13 @@ async def execute(
         ),
         observers=list(call_observers),
     )
-    context = Context(
+    root = Path(record.target) if record.options.mode != "new" and record.target else None
+    context = CompanyContext(
         settings=settings,
         cost=cost,
         raw_output_dir=folder.raw_output_dir,
         journal=CallJournal(folder.journal_path, secrets=[key]),
+        workspace=Workspace(root, test_command_setting=settings.test_command),
     )
     failures = _Failures()
 
@@ -242,17 +167,15 @@ async def execute(
     record.status = "running"
     record.error = None
     folder.save(record)
-    if record.options.mode != "new" and record.target:
-        context.project_root = Path(record.target)
     try:
         context.settings = await with_local_model(settings)
-        if context.project_root is not None and record.options.mode in ("feature", "change"):
-            await _read_repository(context, context.project_root, record.options.idea)
+        if root is not None and record.options.mode in ("feature", "change"):
+            await _read_repository(context, record.options.idea)
         if record.options.mode == "change":
             record.options.mode = await _classify(context, record.options.idea)
             folder.save(record)
         team = build_team(record.options, context)
-        _hand_over(team, record.options)
+        hand_over(team, record.options)
         outcome = await team.run(n_round=record.options.n_round)
     except asyncio.CancelledError:
         cancelled = RunError(message="the run was cancelled; resume it to continue")
@@ -266,6 +189,8 @@ async def execute(
         error = RunError(role=role, action=action, message=redact(str(exc)) or type(exc).__name__)
         _finish(folder, record, context, failures, "failed", error)
         return record, context
+    finally:
+        context.workspace.close()
     if outcome.status == "budget_exceeded":
         error = RunError(message=outcome.error or "the budget is spent")
         _finish(folder, record, context, failures, "budget_exceeded", error)
@@ -296,7 +221,7 @@ def write_result(
 def _finish(
     folder: RunFolder,
     record: RunRecord,
-    context: Context,
+    context: CompanyContext,
     failures: _Failures,
     status: RunStatus,
     error: RunError | None,

@@ -2,20 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 from agents.company.documents import PRD, SystemDesign, TaskList
-from agents.framework.action import Action, ActionContext, UserRequirement
+from agents.framework.action import Action, ActionContext
 from agents.framework.documents import Document
-from agents.framework.message import Message
-
-
-def latest_requirement(messages: Sequence[Message]) -> str:
-    for message in reversed(messages):
-        if message.cause_by is UserRequirement:
-            return message.content
-    raise LookupError("no requirement has been given")
 
 
 def _existing(ctx: ActionContext, kind: type[Document]) -> str:
@@ -30,8 +22,10 @@ class WritePRD(Action):
     output = PRD
 
     def prompt_variables(self, ctx: ActionContext) -> Mapping[str, Any]:
+        if not ctx.requirement:
+            raise LookupError("no requirement has been given")
         return {
-            "requirement": latest_requirement(ctx.messages),
+            "requirement": ctx.requirement,
             "existing": _existing(ctx, PRD),
             "repository": ctx.legacy_code,
         }

@@ -12,29 +12,28 @@ import asyncio
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Any
 
 from agents.company.actions.debug_error import BugReport
 from agents.company.actions.documents import WriteTasks
-from agents.company.actions.report_bug import BugFeedback, ReportBug
+from agents.company.actions.report_bug import BugFeedback
 from agents.company.actions.review_code import ReviewCode
 from agents.company.actions.summarize_code import CodeSummary, SummarizeCode
 from agents.company.actions.write_code import CodeChange, CodeJob, WriteCode
 from agents.company.documents import PRD, SystemDesign, TaskList
 from agents.company.repository_change import LEGACY_CODE_BUDGET, RepositoryChange
+from agents.company.roles.company_role import CompanyRole
 from agents.edits.code_blocks import NoCodeError
 from agents.edits.paths import safe_relative_path
 from agents.errors import SoplsError
 from agents.framework.file_steps import FileSteps
 from agents.framework.message import Message
-from agents.framework.role import Role
 from agents.framework.scheduling import dependency_graph, run_in_dependency_order
 from agents.llm.concurrency import background
 from repo_index.outline import outline
 
 
-class Engineer(Role):
+class Engineer(CompanyRole):
     profile = "Engineer"
     goal = "Write correct, readable, complete code that follows the design exactly."
     constraints = "One file at a time, through the interfaces of the others; no placeholders."
@@ -51,7 +50,7 @@ class Engineer(Role):
     ) -> None:
         super().__init__(
             actions=[WriteCode, ReviewCode, SummarizeCode],
-            watch=[WriteTasks, ReportBug],
+            watch=[WriteTasks, BugFeedback],
             **kwargs,
         )
         self.legacy_budget = legacy_budget
@@ -93,8 +92,8 @@ class Engineer(Role):
         return order, holds, dependency_graph(order, uses)
 
     async def react(self) -> Message | None:
-        if self.context.project_root is not None:
-            return await self._react_in_repository(self.context.project_root)
+        if self.workspace.is_repository:
+            return await self._react_in_repository()
         reports = [m.payload for m in self.news if isinstance(m.payload, BugReport)]
         order, holds, graph = self._plan()
         pass_ = _Pass(order, {}, "")
@@ -102,10 +101,10 @@ class Engineer(Role):
             feedback = {fix.path: fix.debug_logs for r in reports for fix in r.fixes}
             pass_ = _Pass([p for p in order if p in feedback], feedback, "Debug logs")
         summary = await self._summarize_rounds(order, holds, graph, pass_)
-        written = [p for p in order if self.context.proposal.text_of(p) is not None]
+        written = [p for p in order if self.workspace.proposal.text_of(p) is not None]
         return self._announce(CodeChange(files=written, summary=summary, errors=self.file_errors))
 
-    async def _react_in_repository(self, root: Path) -> Message:
+    async def _react_in_repository(self) -> Message:
         """A feature's task list, a bug report, or QA's report on a change: the existing files are
         changed in place."""
         feedback = ""
@@ -117,11 +116,8 @@ class Engineer(Role):
                 feedback = "\n\n".join(f.debug_logs for f in message.payload.fixes)
             elif isinstance(message.payload, TaskList):
                 self._requirement = self._feature()
-        change = RepositoryChange(root, self.context, self.name, self.legacy_budget)
-        try:
-            files = await change.apply(self.action_context(), self._requirement, feedback)
-        finally:
-            change.close()
+        change = RepositoryChange(self.context, self.name, self.legacy_budget)
+        files = await change.apply(self.action_context(), self._requirement, feedback)
         self.file_errors = change.file_errors
         return self._announce(CodeChange(files=files, summary="", errors=self.file_errors))
 
@@ -137,15 +133,7 @@ class Engineer(Role):
         )
 
     def _announce(self, change: CodeChange) -> Message:
-        message = Message(
-            content=change.model_dump_json(indent=2),
-            payload=change,
-            cause_by=WriteCode,
-            sent_from=self.name,
-        )
-        self.memory.add(message)
-        self.publish(message)
-        return message
+        return self.announce(change.model_dump_json(indent=2), WriteCode, change)
 
     async def _write_files(
         self,
@@ -194,7 +182,7 @@ class Engineer(Role):
         ready: Callable[[], None],
     ) -> None:
         """Write one file, let its dependents start, then review (and rewrite) it."""
-        proposal = self.context.proposal
+        proposal = self.workspace.proposal
         design = self.context.documents.require(SystemDesign)
         tasks = self.context.documents.require(TaskList)
         job = CodeJob(
@@ -225,7 +213,7 @@ class Engineer(Role):
     def _interfaces(self, dependencies: Iterable[str]) -> str:
         parts = []
         for dependency in dependencies:
-            text = self.context.proposal.text_of(dependency)
+            text = self.workspace.proposal.text_of(dependency)
             if text is not None:
                 parts.append(f"### `{dependency}`\n```\n{outline(dependency, text).rstrip()}\n```")
         return "\n\n".join(parts)
@@ -293,7 +281,7 @@ class Engineer(Role):
 
     def _files(self, order: Sequence[str]) -> dict[str, str]:
         """The proposed text of each file in `order` that has one."""
-        return {p: t for p in order if (t := self.context.proposal.text_of(p)) is not None}
+        return {p: t for p in order if (t := self.workspace.proposal.text_of(p)) is not None}
 
 
 @dataclass(frozen=True)

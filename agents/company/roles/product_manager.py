@@ -4,7 +4,7 @@ from typing import Any
 
 from agents.company.actions.documents import WritePRD
 from agents.company.roles.document_role import DocumentRole
-from agents.framework.action import UserRequirement
+from agents.framework.message import Requirement
 
 
 class ProductManager(DocumentRole):
@@ -13,4 +13,4 @@ class ProductManager(DocumentRole):
     constraints = "Write in the user's language; keep the scope to what was asked."
 
     def __init__(self, **kwargs: Any) -> None:
-        super().__init__(actions=[WritePRD], watch=[UserRequirement], **kwargs)
+        super().__init__(actions=[WritePRD], watch=[Requirement], **kwargs)

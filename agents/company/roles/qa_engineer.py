@@ -6,40 +6,37 @@ rewritten here. Test runs are bounded by `max_test_rounds` over the whole run.
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from agents.company.actions.debug_error import BugReport, DebugError, FileFix
-from agents.company.actions.report_bug import BugFeedback, ReportBug
+from agents.company.actions.report_bug import BugFeedback
 from agents.company.actions.run_tests import RunTests, TestReport
 from agents.company.actions.write_code import CodeChange, WriteCode
 from agents.company.actions.write_regression_test import WriteRegressionTest, regression_test_path
 from agents.company.actions.write_test import WriteTest, test_path_for
 from agents.company.documents import TaskList
 from agents.company.repository_change import LEGACY_CODE_BUDGET
+from agents.company.roles.company_role import CompanyRole
 from agents.company.roles.engineer import Engineer
-from agents.edits.paths import TEST_REPORT_PATH, UnsafePathError, proposal_path, read_inside
+from agents.edits.paths import TEST_REPORT_PATH, UnsafePathError, proposal_path
 from agents.execution.sandbox import Containment, SandboxLimits
 from agents.execution.test_runner import (
     ChangeReport,
     NoTests,
     TestCommand,
-    detect_test_command,
     prepare_test_setup,
     run_repository_tests,
 )
 from agents.framework.message import Message
-from agents.framework.role import Role
 from agents.framework.scheduling import run_all
-from repo_index.index import RepoIndex
 from repo_index.outline import outline
 
 REPORT_PATH = TEST_REPORT_PATH
 
 
-class QaEngineer(Role):
+class QaEngineer(CompanyRole):
     profile = "QA Engineer"
     goal = "Prove with tests that the code does what the design says."
     constraints = "Tests are deterministic and fast; blame the code only for real bugs."
@@ -54,7 +51,7 @@ class QaEngineer(Role):
         envs_root: Path | None = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(actions=[WriteTest, DebugError], watch=[WriteCode, ReportBug], **kwargs)
+        super().__init__(actions=[WriteTest, DebugError], watch=[WriteCode, BugFeedback], **kwargs)
         self.max_test_rounds = max_test_rounds
         self.limits = SandboxLimits(timeout=test_timeout, memory_mb=memory_mb)
         self.reqa_file = reqa_file
@@ -69,8 +66,8 @@ class QaEngineer(Role):
         changes = [m.payload for m in self.news if isinstance(m.payload, CodeChange)]
         if not changes:
             return None
-        if self.context.project_root is not None:
-            return await self._test_repository(self.context.project_root, changes[-1])
+        if self.workspace.root is not None:
+            return await self._test_repository(self.workspace.root, changes[-1])
         proposal = self.context.proposal
         sources = [p for p in changes[-1].files if p.endswith(".py") and not _is_test(p)]
         untested = [p for p in sources if proposal.text_of(test_path_for(p)) is None]
@@ -83,7 +80,7 @@ class QaEngineer(Role):
         while True:
             self.rounds_used += 1
             self.context.emit(self.name, runner.name, "started", done=self.rounds_used - 1)
-            self.report = await runner.run_tests(proposal, requirements, self.context.project_root)
+            self.report = await runner.run_tests(proposal, requirements, None)
             self.context.test_verdict = self.report.verdict
             self.context.test_report = self.report
             detail = f"tests {self.report.verdict}{_weaker(self.report.containment)}"
@@ -118,7 +115,7 @@ class QaEngineer(Role):
         rewritten again with the failures while rounds are left. A bug that no test shows gets
         a regression test first, kept in the proposal once it fails without the fix.
         """
-        command = detect_test_command(root, self.context.settings.test_command)
+        command = self.workspace.test_command()
         if command is None:
             return self._no_tests()
         feedback = ""
@@ -149,10 +146,7 @@ class QaEngineer(Role):
                 fixes = [FileFix(path=path, debug_logs=report.summary()) for path in change.files]
                 return self._send_bug_report(BugReport(fixes=fixes))
             feedback = report.summary()
-        message = Message(content=report.summary(), cause_by=RunTests, sent_from=self.name)
-        self.memory.add(message)
-        self.publish(message)
-        return message
+        return self.announce(report.summary(), RunTests)
 
     async def _run_repository_tests(
         self, root: Path, command: TestCommand, change: CodeChange
@@ -188,10 +182,7 @@ class QaEngineer(Role):
         self.context.test_report = report
         tests = report.to_json()
         self.context.emit(self.name, RunTests.name, "failed", detail=report.line(), tests=tests)
-        message = Message(content=report.summary(), cause_by=RunTests, sent_from=self.name)
-        self.memory.add(message)
-        self.publish(message)
-        return message
+        return self.announce(report.summary(), RunTests)
 
     def _bug_reports(self) -> list[BugFeedback]:
         return [m.payload for m in self.memory if isinstance(m.payload, BugFeedback)]
@@ -238,9 +229,11 @@ class QaEngineer(Role):
         sources = {
             source: text
             for source in change.files
-            if not _is_test(source) and (text := read_inside(root, source)) is not None
+            if not _is_test(source) and (text := self.workspace.on_disk(source)) is not None
         }
-        legacy = await asyncio.to_thread(_legacy_code, root, bug.description, list(sources))
+        legacy = await self.workspace.legacy_code(
+            bug.description, list(sources), LEGACY_CODE_BUDGET
+        )
         self.context.emit(self.name, WriteRegressionTest.name, "started", path=path)
         text = await WriteRegressionTest().write(
             self.action_context(),
@@ -251,14 +244,14 @@ class QaEngineer(Role):
             current_test=self.context.proposal.text_of(path) or "",
             feedback=feedback,
         )
-        self.context.proposal.put(path, text, role=self.name, before=read_inside(root, path))
+        self.workspace.propose(path, text, role=self.name)
         self._regression = path
         self.context.emit(self.name, WriteRegressionTest.name, "finished", path=path)
 
     def _drop_regression_test(self) -> None:
         """A regression test that never showed the bug is not worth keeping."""
         if self._regression is not None:
-            self.context.proposal.delete(self._regression, before="", role=self.name)
+            self.workspace.withdraw(self._regression, role=self.name)
             self._regression = None
 
     async def _write_tests_for(self, source_path: str, feedback: str = "") -> None:
@@ -270,8 +263,8 @@ class QaEngineer(Role):
         except UnsafePathError as exc:
             self.context.emit(self.name, WriteTest.name, "failed", path=test_path, detail=str(exc))
             return
-        source = proposal.text_of(source_path) or self._on_disk(source_path) or ""
-        on_disk = self._on_disk(test_path)
+        source = self.workspace.read(source_path) or ""
+        on_disk = self.workspace.on_disk(test_path)
         test = await self._write_test.write(
             self.action_context(),
             source_path=source_path,
@@ -282,44 +275,16 @@ class QaEngineer(Role):
         )
         proposal.put(test_path, test, role=self.name, before=on_disk)
 
-    def _on_disk(self, path: str) -> str | None:
-        root = self.context.project_root
-        return None if root is None else read_inside(root, path)
-
     def _send_bug_report(self, report: BugReport) -> Message:
-        message = Message(
-            content=report.model_dump_json(indent=2),
-            payload=report,
-            cause_by=DebugError,
-            sent_from=self.name,
-            send_to=frozenset({Engineer}),
+        return self.announce(
+            report.model_dump_json(indent=2), DebugError, payload=report, send_to=[Engineer]
         )
-        self.memory.add(message)
-        self.publish(message)
-        return message
 
     def _finish(self) -> Message | None:
         if self.report is None:
             return None
         self.context.proposal.put(REPORT_PATH, self.report.to_markdown() + "\n", role=self.name)
-        message = Message(
-            content=self.report.to_markdown(),
-            payload=self.report,
-            cause_by=RunTests,
-            sent_from=self.name,
-        )
-        self.memory.add(message)
-        self.publish(message)
-        return message
-
-
-def _legacy_code(root: Path, requirement: str, focus: list[str]) -> str:
-    """The repository map around the files the bug is in. Blocking: it reads the index."""
-    index = RepoIndex(root)
-    try:
-        return index.context(requirement, focus, LEGACY_CODE_BUDGET)
-    finally:
-        index.close()
+        return self.announce(self.report.to_markdown(), RunTests, payload=self.report)
 
 
 def _weaker(containment: Containment | None) -> str:
