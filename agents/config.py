@@ -22,8 +22,7 @@ from pydantic_settings import (
     YamlConfigSettingsSource,
 )
 
-from agents.errors import ConfigError
-from agents.redaction import register_secret
+from agents.errors import ConfigError, register_secret
 
 StructuredOutputMode = Literal["auto", "json_schema", "json_object", "prompt"]
 Provider = Literal["auto", "endpoint", "local"]

@@ -10,7 +10,7 @@ from pydantic import ValidationError
 from pydantic.alias_generators import to_camel
 from pygls.exceptions import JsonRpcInvalidParams
 
-from agents.runs.run_state import RunRecord
+from agents.runs.run_state import RunCompletedError, RunRecord
 from server.arguments import (
     ApplyRunArguments,
     FixBugArguments,
@@ -94,14 +94,13 @@ async def resume_run(server: SoplsLanguageServer, *arguments: Any) -> dict[str, 
     if server.runs.is_active(args.run_id):
         raise JsonRpcInvalidParams(f"runId: run {args.run_id!r} is still going")
     folder, record = server.runs.open(args.run_id, server.workspace_root)
-    if record.status == "completed":
-        raise JsonRpcInvalidParams(f"runId: run {args.run_id!r} is already completed")
+    try:
+        record.resume_with(args.investment)
+    except RunCompletedError as exc:
+        raise JsonRpcInvalidParams(f"runId: {exc}") from None
+    except ValidationError as exc:
+        raise JsonRpcInvalidParams(f"invalid arguments: {describe(exc, to_camel)}") from None
     server.runs.project_root(folder, record)  # refused before any call is paid for
-    if args.investment is not None:
-        try:
-            record.options.investment = args.investment
-        except ValidationError as exc:
-            raise JsonRpcInvalidParams(f"invalid arguments: {describe(exc, to_camel)}") from None
     return await server.run(folder, record, args.apply)
 
 

@@ -7,30 +7,20 @@ events re-index just the files they name, off the event loop (see `server.worksp
 from __future__ import annotations
 
 import logging
-import uuid
-import weakref
-from concurrent.futures import Future
 from typing import Any
 
 from lsprotocol import types
 from pydantic import Field
-from pygls.capabilities import get_capability
 from pygls.exceptions import JsonRpcInvalidParams
 
-from repo_index.languages import INDEX_EXTENSIONS
 from server.arguments import CommandArguments, parse_arguments
 from server.commands import SERVER
 from server.language_server import SoplsLanguageServer
-from server.workspace_index import WorkspaceIndex, relative_path
+from server.workspace_index import relative_path
 
 logger = logging.getLogger("sopls.server.index")
 
 REPO_MAP = "sopls.repoMap"
-
-# One index per session (a TCP listener serves several), closed when that session shuts down.
-WORKSPACE_INDEX: weakref.WeakKeyDictionary[SoplsLanguageServer, WorkspaceIndex] = (
-    weakref.WeakKeyDictionary()
-)
 
 
 class RepoMapArguments(CommandArguments):
@@ -39,24 +29,10 @@ class RepoMapArguments(CommandArguments):
     requirement: str = ""
 
 
-def index_for(server: SoplsLanguageServer) -> WorkspaceIndex:
-    """The index of the server's workspace; the first one also asks the editor to watch files."""
-    index = WORKSPACE_INDEX.get(server)
-    if index is None:
-        index = WORKSPACE_INDEX[server] = WorkspaceIndex(server.workspace_root.resolve())
-        if get_capability(
-            server.client_capabilities,
-            "workspace.did_change_watched_files.dynamic_registration",
-            False,
-        ):
-            server.client_register_capability(_watch_sources()).add_done_callback(_registered)
-    return index
-
-
 @SERVER.command(REPO_MAP)
 async def repo_map(server: SoplsLanguageServer, *arguments: Any) -> dict[str, Any]:
     args = parse_arguments(RepoMapArguments, arguments)
-    index = index_for(server)
+    index = server.workspace_index()
     focus = []
     for reference in args.focus:
         path = relative_path(index.root, reference)
@@ -88,37 +64,17 @@ def watched_files_changed(
 
 @SERVER.feature(types.SHUTDOWN)
 def shutdown(server: SoplsLanguageServer, params: None) -> None:
-    index = WORKSPACE_INDEX.pop(server, None)
+    index, server.index = server.index, None
     if index is not None:
         index.close()
 
 
 def _changed(server: SoplsLanguageServer, uris: list[str]) -> None:
     """Schedule these files for re-indexing; before the first map there is no index to update."""
-    index = WORKSPACE_INDEX.get(server)
+    index = server.index
     if index is None:
         return
     for uri in uris:
         path = relative_path(index.root, uri)
         if path is not None:
             index.schedule_update(path)
-
-
-def _watch_sources() -> types.RegistrationParams:
-    extensions = ",".join(sorted(suffix.lstrip(".") for suffix in INDEX_EXTENSIONS))
-    return types.RegistrationParams(
-        registrations=[
-            types.Registration(
-                id=f"sopls-index-{uuid.uuid4().hex}",
-                method=types.WORKSPACE_DID_CHANGE_WATCHED_FILES,
-                register_options=types.DidChangeWatchedFilesRegistrationOptions(
-                    watchers=[types.FileSystemWatcher(glob_pattern=f"**/*.{{{extensions}}}")]
-                ),
-            )
-        ]
-    )
-
-
-def _registered(answer: Future[None]) -> None:
-    if not answer.cancelled() and (error := answer.exception()) is not None:
-        logger.warning("the editor will not report file changes: %s", error)

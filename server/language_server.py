@@ -18,6 +18,7 @@ from typing import Any
 from lsprotocol import types
 from pydantic import ValidationError
 from pydantic.alias_generators import to_camel
+from pygls.capabilities import get_capability
 from pygls.exceptions import JsonRpcInvalidParams
 from pygls.lsp.server import LanguageServer
 from pygls.uris import to_fs_path
@@ -36,6 +37,7 @@ from server.protocol import SoplsProtocol
 from server.runs import RunManager, UnreadableRunError, run_project_root
 from server.settings import client_overrides, resolve
 from server.workspace_edit import build_workspace_edit
+from server.workspace_index import WorkspaceIndex, log_refused_watch, watch_sources
 
 logger = logging.getLogger("sopls.server")
 
@@ -51,6 +53,31 @@ class SoplsLanguageServer(LanguageServer):
         self._configuration_version = 0
         self._settings: Settings | None = None
         self._told_offline = False
+        self.index: WorkspaceIndex | None = None  # the workspace's, for the whole session
+
+    def workspace_index(self) -> WorkspaceIndex:
+        """The index of the workspace, built on first use (a map or a run on the workspace)
+        and kept current from then on; the first use also asks the editor to watch files."""
+        if self.index is None:
+            self.index = WorkspaceIndex(self.workspace_root.resolve())
+            if get_capability(
+                self.client_capabilities,
+                "workspace.did_change_watched_files.dynamic_registration",
+                False,
+            ):
+                self.client_register_capability(watch_sources()).add_done_callback(
+                    log_refused_watch
+                )
+        return self.index
+
+    def _index_for(self, record: RunRecord) -> WorkspaceIndex | None:
+        """The session's index when the run changes the workspace itself, so that the run reads
+        the index the editor keeps current instead of building its own."""
+        if record.options.mode == "new" or record.target is None:
+            return None
+        if Path(record.target).resolve() != self.workspace_root.resolve():
+            return None
+        return self.workspace_index()
 
     @property
     def settings(self) -> Settings:
@@ -127,6 +154,7 @@ class SoplsLanguageServer(LanguageServer):
                 self.settings,
                 listeners=[progress.on_event],
                 call_observers=[progress.on_call],
+                index=self._index_for(record),
             ),
             name=f"run:{record.id}",
         )

@@ -25,10 +25,8 @@ STAGES: dict[str, tuple[int, int]] = {
 
 def describe(event: RunEvent) -> str:
     """One line for a person, e.g. "Engineer · src/game.py (2/5)"."""
-    subject = event.path or event.action
-    count = f" ({event.done}/{event.total})" if event.total and event.status != "started" else ""
     failed = f" failed: {event.detail}" if event.status == "failed" else ""
-    return f"{event.role} · {subject}{count}{failed}"
+    return event.label + failed
 
 
 def percentage(event: RunEvent) -> int:

@@ -1,20 +1,20 @@
 """Settings from the editor: `initializationOptions` and the `sopls` configuration section.
 
 Both use the config file's keys; editors tend to send camelCase (`baseUrl`), so keys are
-converted to snake_case. Invalid settings never stop the server: it says what is wrong and
+converted to snake_case with pydantic's alias conversion, the inverse of the one
+`server/arguments.py` uses. Invalid settings never stop the server: it says what is wrong and
 goes on with the settings from the file and the environment.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any
 
+from pydantic.alias_generators import to_snake
+
 from agents.config import Settings, load_settings
 from agents.errors import ConfigError
-
-_CAMEL = re.compile(r"(?<!^)(?=[A-Z])")
 
 
 def snake_keys(value: Any, *, free_form: bool = False) -> Any:
@@ -24,7 +24,7 @@ def snake_keys(value: Any, *, free_form: bool = False) -> Any:
         return value
     result: dict[str, Any] = {}
     for key, item in value.items():
-        name = str(key) if free_form else _CAMEL.sub("_", str(key)).lower()
+        name = str(key) if free_form else to_snake(str(key))
         result[name] = snake_keys(item, free_form=name in ("roles", "pricing") and not free_form)
     return result
 

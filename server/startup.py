@@ -31,7 +31,7 @@ from agents.framework.events import RunEvent
 from agents.llm.local_model import local_model_file, offline_notice, require_llm
 from agents.runs.run import execute, write_result
 from agents.runs.run_lock import RunLock, claim_folder
-from agents.runs.run_state import RunFolder, RunOptions, RunRecord, new_run_id
+from agents.runs.run_state import RunCompletedError, RunFolder, RunOptions, RunRecord, new_run_id
 from server.arguments import describe
 from server.disk_writer import WriteResult, write_project
 
@@ -42,19 +42,16 @@ class CliError(Exception):
 
 def progress_printer(err: Console):
     def show(event: RunEvent) -> None:
-        where = escape(f"{event.role} · {event.path or event.action}")
-        count = (
-            f" ({event.done}/{event.total})" if event.total and event.status != "started" else ""
-        )
+        label = escape(event.label)
         cost = f"[dim]${event.cost_usd:.4f}[/dim]"
         if event.status == "started":
             if event.path is None:
-                err.print(f"[cyan]…[/cyan] {where} {cost}")
+                err.print(f"[cyan]…[/cyan] {label} {cost}")
         elif event.status == "finished":
             detail = f" {escape(event.detail)}" if event.detail else ""
-            err.print(f"[green]✓[/green] {where}{count} {cost}{detail}")
+            err.print(f"[green]✓[/green] {label} {cost}{detail}")
         else:
-            err.print(f"[red]✗[/red] {where}{count}: {escape(event.detail)}")
+            err.print(f"[red]✗[/red] {label}: {escape(event.detail)}")
 
     return show
 
@@ -207,13 +204,12 @@ def _resume(
     settings = load_settings()
     require_llm(settings.llm)
     folder, record = RunFolder.open(recover_path)
-    if record.status == "completed":
-        raise CliError(f"run {record.id} is already completed and written")
-    if investment is not None:
-        try:
-            record.options.investment = investment
-        except ValidationError as exc:
-            raise CliError(describe(exc, _flag)) from None
+    try:
+        record.resume_with(investment)
+    except RunCompletedError as exc:
+        raise CliError(f"{exc} and written") from None
+    except ValidationError as exc:
+        raise CliError(describe(exc, _flag)) from None
     if require_tests is not None:
         record.options.require_tests = require_tests
     if target is not None:

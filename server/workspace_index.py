@@ -15,15 +15,18 @@ import os
 import re
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+import uuid
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from lsprotocol import types
 from pydantic.alias_generators import to_camel
 from pygls.uris import to_fs_path
 
-from repo_index.languages import index_language_for_path
+from agents.company.workspace import source_overview
+from repo_index.languages import INDEX_EXTENSIONS, index_language_for_path
 
 if TYPE_CHECKING:
     from repo_index.index import RepoIndex
@@ -77,10 +80,12 @@ class WorkspaceIndex:
         """The ranked map for `requirement` within `budget` tokens, and the figures behind it."""
         return await self._submit(lambda repo: _map_with_stats(repo, requirement, focus, budget))
 
-    async def interfaces(self, paths: Iterable[str]) -> str:
-        """The outlines of these workspace files, for prompts that use them."""
-        wanted = list(paths)
-        return await self._submit(lambda repo: repo.interfaces(wanted))
+    async def context(self, requirement: str, focus: list[str], budget: int) -> str:
+        """The ranked map alone: what a run on this workspace reads (see `Workspace.index`)."""
+        return await self._submit(lambda repo: repo.context(requirement, focus, budget))
+
+    async def overview(self) -> tuple[int, list[str]]:
+        return await self._submit(source_overview)
 
     def schedule_update(self, path: str) -> None:
         """Re-read `path` (relative POSIX) once no event has named it for the debounce time.
@@ -164,3 +169,24 @@ def _map_with_stats(
 def _log_failure(future: Future[None]) -> None:
     if not future.cancelled() and (error := future.exception()) is not None:
         logger.warning("re-indexing failed: %s", error, exc_info=error)
+
+
+def watch_sources() -> types.RegistrationParams:
+    """Asks the editor to report changes to every file the index covers."""
+    extensions = ",".join(sorted(suffix.lstrip(".") for suffix in INDEX_EXTENSIONS))
+    return types.RegistrationParams(
+        registrations=[
+            types.Registration(
+                id=f"sopls-index-{uuid.uuid4().hex}",
+                method=types.WORKSPACE_DID_CHANGE_WATCHED_FILES,
+                register_options=types.DidChangeWatchedFilesRegistrationOptions(
+                    watchers=[types.FileSystemWatcher(glob_pattern=f"**/*.{{{extensions}}}")]
+                ),
+            )
+        ]
+    )
+
+
+def log_refused_watch(answer: Future[None]) -> None:
+    if not answer.cancelled() and (error := answer.exception()) is not None:
+        logger.warning("the editor will not report file changes: %s", error)

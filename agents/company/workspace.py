@@ -23,11 +23,19 @@ README_LINES = 40  # of a repository's README in the overview
 class RepositoryIndex(Protocol):
     """What a run asks of a repository's index; the language server hands in its own."""
 
-    async def context(self, requirement: str, focus: list[str], budget: int) -> str: ...
+    async def context(self, requirement: str, focus: list[str], budget: int) -> str:
+        """The map ranked for `requirement` around `focus`, within `budget` tokens."""
+        ...
 
-    async def overview(self) -> tuple[int, list[str]]: ...
+    async def overview(self) -> tuple[int, list[str]]:
+        """How many source files there are, and their folders (see `source_overview`)."""
+        ...
 
-    def close(self) -> None: ...
+
+def source_overview(index: RepoIndex) -> tuple[int, list[str]]:
+    """How many source files the index holds, and the folders they are in. Blocking."""
+    files = index.refresh().files
+    return files, sorted({str(Path(p).parent) for p in index.files()} - {"."})
 
 
 class ThreadedIndex:
@@ -42,14 +50,8 @@ class ThreadedIndex:
             return await asyncio.to_thread(self._index.context, requirement, focus, budget)
 
     async def overview(self) -> tuple[int, list[str]]:
-        """How many source files there are, and their folders."""
-
-        def read() -> tuple[int, list[str]]:
-            files = self._index.refresh().files
-            return files, sorted({str(Path(p).parent) for p in self._index.files()} - {"."})
-
         async with self._lock:
-            return await asyncio.to_thread(read)
+            return await asyncio.to_thread(source_overview, self._index)
 
     def close(self) -> None:
         self._index.close()

@@ -10,15 +10,14 @@ only paths `proposal_path` accepts, and checks each one again against the disk w
 
 from __future__ import annotations
 
-import os
-import stat
 from collections.abc import Iterable
 from enum import StrEnum
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
-from agents.edits.paths import UnsafePathError, proposal_path, temporary_name
+from agents.edits.atomic_write import write_atomic
+from agents.edits.paths import UnsafePathError, proposal_path
 from agents.errors import SoplsError
 
 
@@ -172,8 +171,7 @@ class Proposal(BaseModel):
             if change.after is None:
                 target.unlink(missing_ok=True)
             else:
-                target.parent.mkdir(parents=True, exist_ok=True)
-                _atomic_write(target, change.after)
+                write_atomic(target, change.after)
             done.append(target)
         return done
 
@@ -213,24 +211,3 @@ def _check_conflicts(root: Path, planned: list[tuple[str, FileChange]]) -> None:
                 raise WriteConflictError(
                     f"Cannot write {relative}: {on_disk} is a file, not a folder."
                 )
-
-
-def _atomic_write(target: Path, text: str) -> None:
-    """Write `text` as UTF-8 via a temporary file in the same folder and os.replace.
-
-    The temporary file is opened with the usual 0o666 so the umask applies as for any new file;
-    an existing file keeps its permission bits (e.g. an executable script stays executable).
-    """
-    temporary = target.with_name(temporary_name(target.name))
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    try:
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(text.encode("utf-8"))
-            handle.flush()
-            os.fsync(handle.fileno())
-        if target.exists() and not target.is_symlink():
-            os.chmod(temporary, stat.S_IMODE(target.stat().st_mode))
-        os.replace(temporary, target)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise

@@ -22,5 +22,12 @@ class RunEvent:
     # QA's test document (see `QaReport.to_json`), on the events that end a test run
     tests: dict[str, Any] | None = None
 
+    @property
+    def label(self) -> str:
+        """Who is doing what, as terminals and editors show it: "Engineer · src/game.py (2/5)"."""
+        counted = self.total and self.status != "started"
+        count = f" ({self.done}/{self.total})" if counted else ""
+        return f"{self.role} · {self.path or self.action}{count}"
+
 
 EventListener = Callable[[RunEvent], None]

@@ -29,7 +29,14 @@ import openai
 from pydantic import BaseModel
 
 from agents.config import LLMSettings, ModelPrice, load_settings
-from agents.errors import LLMError, OutputTruncatedError, SoplsError, StructuredOutputError
+from agents.errors import (
+    LLMError,
+    OutputTruncatedError,
+    SoplsError,
+    StructuredOutputError,
+    redact,
+    register_secret,
+)
 from agents.llm.budget import CallRecord, CostManager
 from agents.llm.concurrency import endpoint_slots
 from agents.llm.journal import CallJournal, JournalEntry, fingerprint
@@ -42,7 +49,6 @@ from agents.llm.structured import (
     response_format,
     schema_instructions,
 )
-from agents.redaction import redact, register_secret
 from repo_index.tokens import BYTES_PER_TOKEN, estimate_message_tokens, estimate_tokens
 
 logger = logging.getLogger("sopls.llm")

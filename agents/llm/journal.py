@@ -17,7 +17,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from agents.redaction import redact, redact_data, register_secret
+from agents.errors import redact, redact_data, register_secret
 
 
 class JournalEntry(BaseModel):

@@ -22,15 +22,15 @@ from agents.company.documents import DOCUMENT_KINDS, PRD
 from agents.company.repository_change import LEGACY_CODE_BUDGET
 from agents.company.roles import ProductManager
 from agents.company.sop import build_team, hand_over
-from agents.company.workspace import Workspace
+from agents.company.workspace import RepositoryIndex, Workspace
 from agents.config import Settings
+from agents.edits.atomic_write import write_atomic
 from agents.edits.proposal import Proposal
-from agents.errors import SoplsError
+from agents.errors import SoplsError, redact
 from agents.framework.events import EventListener, RunEvent
 from agents.llm.budget import CallRecord, CostManager, CostTotals
 from agents.llm.journal import CallJournal
 from agents.llm.local_model import with_local_model
-from agents.redaction import redact
 from agents.runs.run_lock import RunLockedError, TargetNotEmptyError
 from agents.runs.run_state import (
     RunCost,
@@ -38,7 +38,6 @@ from agents.runs.run_state import (
     RunFolder,
     RunRecord,
     RunStatus,
-    write_atomic,
 )
 
 logger = logging.getLogger("sopls.run")
@@ -117,12 +116,15 @@ async def execute(
     call_observers: Iterable[Callable[[CallRecord], None]] = (),
     write: ResultWriter | None = None,
     claim_project: Callable[[Path], None] | None = None,
+    index: RepositoryIndex | None = None,
 ) -> tuple[RunRecord, CompanyContext]:
     """Run (or resume) the run in `folder` to its end; the record is saved whatever happens.
 
     `write`, when given, puts the result in place before the run counts as completed (see
     `write_result`). `claim_project` gets the project folder as soon as the PRD names it (a new
     run given no folder), before any later call is paid; it raises to stop the run there.
+    `index`, when given, is an open index of the repository the run changes (the language
+    server's), used instead of building another.
     """
     key = settings.llm.api_key.get_secret_value() if settings.llm.api_key else ""
     previous = record.cost
@@ -144,6 +146,8 @@ async def execute(
         journal=CallJournal(folder.journal_path, secrets=[key]),
         workspace=Workspace(root, test_command_setting=settings.test_command),
     )
+    if index is not None and root is not None:
+        context.workspace.use_index(index)
     failures = _Failures()
 
     def checkpoint(event: RunEvent) -> None:

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from agents.runs.run_state import write_atomic
+from agents.edits.atomic_write import write_atomic
 
 logger = logging.getLogger("sopls.runs")
 

@@ -6,8 +6,6 @@ moment leaves the last complete state behind.
 
 from __future__ import annotations
 
-import os
-import tempfile
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,6 +15,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from agents.company.context import CompanyContext
 from agents.company.options import RunOptions
+from agents.edits.atomic_write import write_atomic
 from agents.edits.proposal import Proposal
 from agents.errors import SoplsError
 from agents.framework.context import TestVerdict
@@ -74,6 +73,22 @@ class RunRecord(BaseModel):
             return reason if isinstance(reason, str) and reason else "QA could not run the tests"
         return "QA ran no tests" if self.test_verdict is None else None
 
+    def resume_with(self, investment: float | None) -> None:
+        """Check that the run can go on, then take the new investment when one is given.
+
+        Both the command line and the editor resume through here, before any call is paid for:
+        `RunCompletedError` for a finished run, a `ValidationError` naming a bad investment
+        (the record is unchanged then).
+        """
+        if self.status == "completed":
+            raise RunCompletedError(f"run {self.id} is already completed")
+        if investment is not None:
+            self.options.investment = investment
+
+
+class RunCompletedError(SoplsError):
+    """A completed run cannot be resumed: its work is done and handed over."""
+
 
 class RunNotFoundError(SoplsError):
     """A run folder that does not exist or holds no `run.json`."""
@@ -85,18 +100,6 @@ class BrokenRunError(SoplsError):
 
 class RunFolderLinkError(SoplsError):
     """The folder runs would be kept in is a symlink, which could lead anywhere."""
-
-
-def write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            out.write(text)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 def new_run_id() -> str:
