@@ -1,1 +1,2 @@
-"""The LLM layer: one OpenAI-compatible client, structured output, prices and budget."""
+"""The LLM layer: one OpenAI-compatible client in layers (transport, endpoint slot, budget,
+journal), structured output and prices."""

@@ -55,10 +55,6 @@ class CallJournal:
                     continue  # a line cut short by a killed process: that call is made again
                 self._stored[entry.key].append(entry)
 
-    @property
-    def stored_calls(self) -> int:
-        return sum(len(entries) for entries in self._stored.values())
-
     def replay(self, key: str) -> JournalEntry | None:
         """The stored answer for the next occurrence of this request, if there is one."""
         occurrence = self._served[key]

@@ -1,21 +1,35 @@
-"""Asking for a pydantic model: response formats, then extract → parse → repair → validate."""
+"""Asking for a pydantic model: response formats, then extract → parse → repair → validate,
+and the loop that asks again with the error when the answer does not validate."""
 
 from __future__ import annotations
 
 import json
+import logging
 import re
-from typing import Any, Literal, TypeVar
+import tempfile
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal, Protocol, TypeVar
 
 import json_repair
 from pydantic import BaseModel
 
 import prompts
-from agents.config import SchemaLimits
+from agents.config import LLMSettings, SchemaLimits
+from agents.errors import StructuredOutputError, redact
+from agents.llm.failures import LLMStatusError
+from agents.llm.model import ChatMessage, Completion, caller, chat_messages
+
+logger = logging.getLogger("sopls.llm")
 
 M = TypeVar("M", bound=BaseModel)
 
 Strategy = Literal["json_schema", "json_object", "prompt"]
 FALLBACK_ORDER: tuple[Strategy, ...] = ("json_schema", "json_object", "prompt")
+STRUCTURED_RETRIES = 2
+_accepted: dict[tuple[str, str], Strategy] = {}
+"""The response format each endpoint and model last took, so that later asks start there."""
 
 # What `_layout` looks for outside brackets, and inside them (where a string is one token, its
 # closing quote optional so that a truncated answer's last string runs to the end).
@@ -162,3 +176,109 @@ def _layout(text: str) -> tuple[list[str], list[str]]:
     if fence_start is not None:
         fences.append(text[fence_start:])
     return fences, spans
+
+
+class Complete(Protocol):
+    """One chat completion, as the client makes it (budget, journal and all)."""
+
+    async def __call__(
+        self,
+        messages: Sequence[ChatMessage],
+        *,
+        response_format: dict[str, Any] | None,
+        role: str,
+        action: str,
+    ) -> Completion: ...
+
+
+class StructuredAsk:
+    """Asks `complete` for a validated `schema` instance, in the first response format the
+    endpoint accepts, feeding each invalid answer back with its error."""
+
+    def __init__(
+        self, settings: LLMSettings, complete: Complete, raw_output_dir: Path | None
+    ) -> None:
+        self.settings = settings
+        self.complete = complete
+        self.raw_output_dir = raw_output_dir
+
+    async def ask(
+        self, prompt: str, system: str | None, schema: type[M], role: str, action: str
+    ) -> M:
+        strategies = self._strategies_to_try()
+        for strategy in strategies:
+            try:
+                result = await self._ask_with(strategy, prompt, system, schema, role, action)
+            except LLMStatusError as exc:
+                refused = exc.status in (400, 422) and strategy != strategies[-1]
+                if not refused:
+                    raise
+                logger.info(
+                    "%s refused response format %r (%s); trying the next one",
+                    self.settings.endpoint,
+                    strategy,
+                    exc,
+                )
+                continue
+            _accepted[(self.settings.endpoint, self.settings.model)] = strategy
+            return result
+        raise AssertionError("unreachable: the last strategy either returns or raises")
+
+    def _strategies_to_try(self) -> tuple[Strategy, ...]:
+        configured = self.settings.structured_output
+        if configured != "auto":
+            return (configured,)
+        known = _accepted.get((self.settings.endpoint, self.settings.model))
+        start = FALLBACK_ORDER.index(known) if known else 0
+        return FALLBACK_ORDER[start:]
+
+    async def _ask_with(
+        self,
+        strategy: Strategy,
+        prompt: str,
+        system: str | None,
+        schema: type[M],
+        role: str,
+        action: str,
+    ) -> M:
+        limits = self.settings.schema_limits
+        if strategy != "json_schema":
+            prompt = f"{prompt.rstrip()}\n\n{schema_instructions(schema, limits)}"
+        messages = chat_messages(system, prompt)
+        fmt = response_format(strategy, schema, limits)
+        answers: list[str] = []
+        for _ in range(1 + STRUCTURED_RETRIES):
+            completion = await self.complete(
+                messages, response_format=fmt, role=role, action=action
+            )
+            answers.append(completion.content)
+            try:
+                return parse_output(completion.content, schema)
+            except ValueError as exc:
+                error = exc
+                # A cut answer raised in `complete`, so the one quoted here is within its
+                # reservation: a retry re-sends at most that much of it.
+                messages = [
+                    *messages,
+                    {"role": "assistant", "content": completion.content},
+                    {"role": "user", "content": fix_request(schema, exc)},
+                ]
+        saved = self._save_raw(answers, schema, role, action)
+        raise StructuredOutputError(
+            f"{caller(role, action)}: model {self.settings.model!r} did not give a valid "
+            f"{schema.__name__} after {len(answers)} attempts. Last error: {error}. "
+            f"The raw output is saved at {saved}.",
+            raw_output_path=saved,
+        )
+
+    def _save_raw(
+        self, answers: list[str], schema: type[BaseModel], role: str, action: str
+    ) -> Path:
+        folder = self.raw_output_dir or Path(tempfile.gettempdir()) / "sopls-raw-output"
+        folder.mkdir(parents=True, exist_ok=True)
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
+        name = "-".join(p for p in (stamp, role, action, schema.__name__) if p)
+        path = folder / f"{name}.txt"
+        text = "".join(f"===== attempt {i} =====\n{a}\n" for i, a in enumerate(answers, 1))
+        path.write_text(redact(text, shapes=False), encoding="utf-8")
+        return path
