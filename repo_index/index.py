@@ -21,9 +21,10 @@ from pathlib import Path
 
 from repo_index.cache import TagCache, content_digest
 from repo_index.files import SourceFile, discover, read_source
+from repo_index.mentions import identifiers_in
 from repo_index.model import Definition, FileTags
 from repo_index.outline import interfaces as outline_interfaces
-from repo_index.ranking import identifiers_in, rank
+from repo_index.ranking import rank
 from repo_index.render import render_map
 from repo_index.tags import extract_tags
 
