@@ -23,10 +23,12 @@ import os
 import stat
 from dataclasses import dataclass
 from pathlib import Path
-
-import pathspec
+from typing import TYPE_CHECKING
 
 from repo_index.languages import index_language_for_path
+
+if TYPE_CHECKING:
+    import pathspec
 
 try:
     import git
@@ -180,6 +182,8 @@ class _Ignores:
 
     def entering(self, directory: str, prefix: str) -> _Ignores:
         """These rules plus those of `directory/.gitignore`, whose relative path is `prefix`."""
+        import pathspec  # about 10 ms to import, which a git repository never needs to pay
+
         try:
             with open(
                 os.path.join(directory, ".gitignore"), encoding="utf-8", errors="replace"
