@@ -4,7 +4,7 @@ In a git repository the file list comes from one `git ls-files` call (tracked pl
 that are not ignored), so the index sees what the user's own tools see. It goes through
 GitPython: measured in the language-server process, importing it adds about 30-40 ms once and the
 call itself costs the same as a bare subprocess. Any other folder is walked with the usual
-ignores and a simple reading of its top-level `.gitignore`.
+ignores and its `.gitignore` files, nested ones and `!` negations included, read by `pathspec`.
 
 Both paths apply the same filters: a known language, no vendored or hidden folder in the path, at
 most `MAX_FILE_BYTES`, and the file must exist. Sizes are taken from `stat`, so discovery reads no
@@ -18,15 +18,17 @@ walk enters none, so the last component is what is checked (`lstat`, `O_NOFOLLOW
 
 from __future__ import annotations
 
-import fnmatch
 import logging
 import os
-import re
 import stat
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from repo_index.languages import index_language_for_path
+
+if TYPE_CHECKING:
+    import pathspec
 
 try:
     import git
@@ -73,7 +75,7 @@ def discover(root: Path) -> list[SourceFile]:
     """Indexable files under `root`, sorted by path; git's view of the tree when it has one."""
     candidates = _git_files(root)
     if candidates is None:
-        candidates = _walk(root, _GitIgnore.load(root))
+        candidates = _walk(root)
     files: list[SourceFile] = []
     base = os.fspath(root)
     for rel in candidates:
@@ -146,80 +148,55 @@ def _git_files(root: Path) -> list[str] | None:
     return list(dict.fromkeys(path for path in output.split("\0") if path))
 
 
-def _walk(root: Path, ignore: _GitIgnore) -> list[str]:
+def _walk(root: Path) -> list[str]:
     """Relative paths of the files under `root`, pruning skipped and ignored folders."""
     found: list[str] = []
-    stack: list[tuple[str, str]] = [(os.fspath(root), "")]
+    stack: list[tuple[str, str, _Ignores]] = [(os.fspath(root), "", _Ignores())]
     while stack:
-        directory, prefix = stack.pop()
+        directory, prefix, inherited = stack.pop()
+        ignores = inherited.entering(directory, prefix)
         try:
             with os.scandir(directory) as entries:
                 for entry in entries:
                     rel = prefix + entry.name
                     if entry.is_dir(follow_symlinks=False):
-                        if not _skipped_dir(entry.name) and not ignore.matches(rel, is_dir=True):
-                            stack.append((entry.path, rel + "/"))
-                    elif not ignore.matches(rel, is_dir=False):
+                        if not _skipped_dir(entry.name) and not ignores.ignored(rel + "/"):
+                            stack.append((entry.path, rel + "/", ignores))
+                    elif not ignores.ignored(rel):
                         found.append(rel)
         except OSError as exc:
             logger.warning("cannot list %s: %s", directory, exc)
     return found
 
 
-class _GitIgnore:
-    """A deliberately small `.gitignore` reader for folders that are not git repositories.
+@dataclass(frozen=True, slots=True)
+class _Ignores:
+    """The `.gitignore` files in force in one folder, outermost first, as git reads them.
 
-    Understood: comments, fnmatch globs, a trailing `/` for folders only, a leading `/` or an
-    inner `/` to anchor a pattern at the root, and a leading `**/`. Negation (`!`) and nested
-    `.gitignore` files are not.
+    Each applies to paths relative to its own folder; a deeper file overrides a shallower one and
+    within a file the last matching pattern decides, so `!pattern` can re-include a path. A file
+    inside an ignored folder cannot be re-included, since the walk never enters that folder.
     """
 
-    def __init__(self, patterns: list[str]) -> None:
-        name_any: list[str] = []
-        name_dirs: list[str] = []
-        path_any: list[str] = []
-        path_dirs: list[str] = []
-        for pattern in patterns:
-            dir_only = pattern.endswith("/")
-            pattern = pattern.rstrip("/")
-            if pattern.startswith("**/"):
-                pattern = pattern[3:]
-            anchored = "/" in pattern
-            pattern = pattern.lstrip("/")
-            if not pattern:
-                continue
-            if anchored:
-                (path_dirs if dir_only else path_any).append(pattern)
-            else:
-                (name_dirs if dir_only else name_any).append(pattern)
-        self._name_any = _compile(name_any)
-        self._name_dirs = _compile(name_dirs)
-        self._path_any = _compile(path_any)
-        self._path_dirs = _compile(path_dirs)
+    layers: tuple[tuple[str, pathspec.GitIgnoreSpec], ...] = ()
 
-    @classmethod
-    def load(cls, root: Path) -> _GitIgnore:
-        """The patterns of `root/.gitignore`; none when it is missing or unreadable."""
+    def entering(self, directory: str, prefix: str) -> _Ignores:
+        """These rules plus those of `directory/.gitignore`, whose relative path is `prefix`."""
+        import pathspec  # about 10 ms to import, which a git repository never needs to pay
+
         try:
-            text = (root / ".gitignore").read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            return cls([])
-        lines = (line.strip() for line in text.splitlines())
-        return cls([line for line in lines if line and not line.startswith(("#", "!"))])
+            with open(
+                os.path.join(directory, ".gitignore"), encoding="utf-8", errors="replace"
+            ) as f:
+                spec = pathspec.GitIgnoreSpec.from_lines(f.read().splitlines())
+        except OSError:  # missing or unreadable: it adds no rules
+            return self
+        return _Ignores((*self.layers, (prefix, spec)))
 
-    def matches(self, rel: str, *, is_dir: bool) -> bool:
-        """Whether the relative path `rel` is ignored."""
-        name = rel.rpartition("/")[2]
-        if _hit(self._name_any, name) or _hit(self._path_any, rel):
-            return True
-        return is_dir and (_hit(self._name_dirs, name) or _hit(self._path_dirs, rel))
-
-
-def _compile(patterns: list[str]) -> re.Pattern[str] | None:
-    if not patterns:
-        return None
-    return re.compile("|".join(fnmatch.translate(pattern) for pattern in patterns))
-
-
-def _hit(pattern: re.Pattern[str] | None, text: str) -> bool:
-    return pattern is not None and pattern.match(text) is not None
+    def ignored(self, rel: str) -> bool:
+        """Whether the relative path `rel` (a folder when it ends in `/`) is ignored."""
+        for prefix, spec in reversed(self.layers):
+            verdict = spec.check_file(rel[len(prefix) :]).include
+            if verdict is not None:
+                return verdict
+        return False

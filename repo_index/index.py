@@ -21,9 +21,10 @@ from pathlib import Path
 
 from repo_index.cache import TagCache, content_digest
 from repo_index.files import SourceFile, discover, read_source
+from repo_index.mentions import identifiers_in
 from repo_index.model import Definition, FileTags
-from repo_index.outline import outline
-from repo_index.ranking import identifiers_in, rank
+from repo_index.outline import interfaces as outline_interfaces
+from repo_index.ranking import rank
 from repo_index.render import render_map
 from repo_index.tags import extract_tags
 
@@ -187,12 +188,7 @@ class RepoIndex:
 
     def interfaces(self, paths: Iterable[str]) -> str:
         """The outline of each file: what another file's author needs in order to use it."""
-        parts = []
-        for path in paths:
-            text = self.text(path)
-            if text is not None:
-                parts.append(f"{path}:\n{outline(path, text)}")
-        return "\n\n".join(parts)
+        return outline_interfaces((path, self.text(path)) for path in paths)
 
     def context(self, requirement: str = "", focus: Sequence[str] = (), budget: int = 1024) -> str:
         """The ranked map of the workspace for a requirement, within `budget` tokens."""

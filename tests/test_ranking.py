@@ -5,8 +5,9 @@ import random
 
 import pytest
 
+from repo_index.mentions import identifiers_in
 from repo_index.model import Definition, FileTags
-from repo_index.ranking import UNREFERENCED_SHARE, Ranking, identifiers_in, rank
+from repo_index.ranking import UNREFERENCED_SHARE, Ranking, rank
 
 
 def file(path: str, defines: list[str], references: dict[str, int] | None = None) -> FileTags:

@@ -9,6 +9,8 @@ still yields the definitions it could parse. One module per language family does
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from repo_index.languages import PYTHON, language_for_path, parse
 from repo_index.outline.javascript import javascript_outline
 from repo_index.outline.python import python_outline
@@ -38,3 +40,16 @@ def outline(path: str, text: str) -> str:
     if language == PYTHON:
         return "\n".join(python_outline(source, root))
     return "\n".join(javascript_outline(source, root))
+
+
+def interfaces(files: Iterable[tuple[str, str | None]]) -> str:
+    """The outline of each file under its path, for a prompt that uses the files but not their code.
+
+    Files come as (path, text) pairs, from disk or from a proposal not yet written; one whose text
+    is None (unreadable, not there) is left out.
+    """
+    return "\n\n".join(
+        f"### `{path}`\n```\n{outline(path, text).rstrip()}\n```"
+        for path, text in files
+        if text is not None
+    )

@@ -30,7 +30,7 @@ from agents.framework.file_steps import FileSteps
 from agents.framework.message import Message
 from agents.framework.scheduling import dependency_graph, run_in_dependency_order
 from agents.llm.concurrency import background
-from repo_index.outline import outline
+from repo_index.outline import interfaces
 
 
 class Engineer(CompanyRole):
@@ -211,12 +211,8 @@ class Engineer(CompanyRole):
             proposal.put(path, code, role=self.name)
 
     def _interfaces(self, dependencies: Iterable[str]) -> str:
-        parts = []
-        for dependency in dependencies:
-            text = self.workspace.proposal.text_of(dependency)
-            if text is not None:
-                parts.append(f"### `{dependency}`\n```\n{outline(dependency, text).rstrip()}\n```")
-        return "\n\n".join(parts)
+        proposal = self.workspace.proposal
+        return interfaces((dependency, proposal.text_of(dependency)) for dependency in dependencies)
 
     async def _summarize_rounds(
         self,
