@@ -12,7 +12,7 @@ from file_tree import write_tree
 
 from agents.edits.proposal import Proposal
 from agents.errors import ConfigError
-from agents.execution.sandbox import SandboxLimits
+from agents.execution.resource_limits import SandboxLimits
 from agents.execution.test_runner import (
     ChangeReport,
     InvalidTestCommandError,

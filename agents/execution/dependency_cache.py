@@ -32,7 +32,8 @@ from pathlib import Path
 from typing import Literal
 
 from agents.execution.build_cache import locked, read_record, write_record
-from agents.execution.sandbox import SandboxLimits, SandboxResult, run_sandboxed
+from agents.execution.resource_limits import SandboxLimits
+from agents.execution.sandbox import SandboxResult, run_sandboxed
 
 DependencyKind = Literal["npm", "cargo"]
 

@@ -16,7 +16,7 @@ import pytest
 from agents.company.actions.run_tests import RunTests
 from agents.edits.proposal import Proposal
 from agents.execution.project_env import ensure_project_env, normalise_requirements
-from agents.execution.sandbox import SandboxLimits
+from agents.execution.resource_limits import SandboxLimits
 
 SETUP_PY = "import pathlib; pathlib.Path({marker!r}).write_text('setup.py ran')\n"
 

@@ -20,7 +20,7 @@ from test_sandbox import gone, running
 from agents.company.actions.run_tests import RunTests, TestReport
 from agents.edits.proposal import Proposal
 from agents.execution.project_env import ensure_project_env
-from agents.execution.sandbox import SandboxLimits
+from agents.execution.resource_limits import SandboxLimits
 
 KEY = "sk-probe-secret-0d4c1e"
 LIMITS = SandboxLimits(timeout=60.0)
@@ -253,7 +253,8 @@ async def test_a_tool_installed_in_home_is_seen_without_its_credentials(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A tool in `~/.cargo/bin` runs, but `~/.cargo/credentials.toml` beside it stays hidden."""
-    from agents.execution.sandbox import containment, run_sandboxed
+    from agents.execution.probe import containment
+    from agents.execution.sandbox import run_sandboxed
 
     if (await containment())[0] != "bubblewrap":
         pytest.skip("bubblewrap cannot run here")
