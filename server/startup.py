@@ -25,7 +25,7 @@ from agents.config import Settings, load_settings
 from agents.edits.paths import safe_relative_path
 from agents.edits.proposal import Proposal
 from agents.errors import SoplsError
-from agents.execution.test_runner import describe_tests
+from agents.execution.test_report import describe_tests
 from agents.framework.context import Context
 from agents.framework.events import RunEvent
 from agents.llm.local_model import local_model_file, offline_notice, require_llm

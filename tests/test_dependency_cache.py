@@ -12,7 +12,9 @@ from pathlib import Path
 import pytest
 
 from agents.execution.dependency_cache import DependencyFetch, prepare_cargo, prepare_node_modules
-from agents.execution.sandbox import SandboxLimits, containment, run_sandboxed
+from agents.execution.probe import containment
+from agents.execution.resource_limits import SandboxLimits
+from agents.execution.sandbox import run_sandboxed
 
 FETCH_LIMIT = 240.0
 UNKNOWN_PACKAGE = "sopls-no-such-package-zzz"

@@ -18,14 +18,10 @@ from pathlib import Path
 import pytest
 
 from agents.edits.proposal import Proposal
-from agents.execution import sandbox
-from agents.execution.sandbox import (
-    SandboxLimits,
-    network_isolation_available,
-    run_on_copy,
-    run_sandboxed,
-    sandbox_copy,
-)
+from agents.execution import probe, resource_limits
+from agents.execution.probe import network_isolation_available
+from agents.execution.resource_limits import SandboxLimits
+from agents.execution.sandbox import run_on_copy, run_sandboxed, sandbox_copy
 
 PY = sys.executable
 ALLOWED = {
@@ -305,8 +301,8 @@ async def test_bubblewrap_contains_here_and_a_cgroup_holds_the_tree(tmp_path: Pa
 async def test_without_bubblewrap_it_falls_back_to_unshare_and_says_so(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    monkeypatch.setattr(sandbox, "_BWRAP", "sopls-no-such-bwrap")
-    monkeypatch.setattr(sandbox, "_containment", None)
+    monkeypatch.setattr(probe, "_BWRAP", "sopls-no-such-bwrap")
+    monkeypatch.setattr(probe, "_containment", None)
     result = await run_sandboxed(tmp_path, [PY, "-c", "print('fine')"])
     assert result.ok, result.stderr
     assert result.containment == "unshare"
@@ -319,7 +315,7 @@ async def test_without_bubblewrap_it_falls_back_to_unshare_and_says_so(
 async def test_without_a_cgroup_a_watchdog_bounds_the_tree(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(sandbox, "_CGROUP_ROOT", tmp_path / "no-cgroup")
+    monkeypatch.setattr(resource_limits, "_CGROUP_ROOT", tmp_path / "no-cgroup")
     children = (
         "import subprocess, sys\n"
         "child = \"import time; block = b'x' * 150_000_000; time.sleep(5)\"\n"

@@ -11,14 +11,11 @@ import pytest
 from file_tree import write_tree
 
 from agents.edits.proposal import Proposal
-from agents.execution.test_runner import (
-    ChangeReport,
-    JunitXmlError,
-    TestSetup,
-    detect_test_command,
-    parse_junit_xml,
-    run_repository_tests,
-)
+from agents.execution.test_command import detect_test_command
+from agents.execution.test_report import ChangeReport
+from agents.execution.test_results import JunitXmlError, parse_junit_xml
+from agents.execution.test_runner import run_repository_tests
+from agents.execution.test_setup import TestSetup
 
 PY = Path(sys.executable)
 

@@ -12,19 +12,18 @@ from file_tree import write_tree
 
 from agents.edits.proposal import Proposal
 from agents.errors import ConfigError
-from agents.execution.sandbox import SandboxLimits
-from agents.execution.test_runner import (
-    ChangeReport,
+from agents.execution.resource_limits import SandboxLimits
+from agents.execution.test_command import (
     InvalidTestCommandError,
     TestCommand,
     TestKind,
-    TestOutcome,
-    TestSetup,
     detect_test_command,
-    parse_failed_tests,
     run_argv,
-    run_repository_tests,
 )
+from agents.execution.test_report import ChangeReport, TestOutcome
+from agents.execution.test_results import parse_failed_tests
+from agents.execution.test_runner import run_repository_tests
+from agents.execution.test_setup import TestSetup
 
 PY = Path(sys.executable)
 NPM_PLACEHOLDER = 'echo "Error: no test specified" && exit 1'

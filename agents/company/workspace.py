@@ -14,7 +14,7 @@ from typing import Protocol
 
 from agents.edits.paths import read_inside
 from agents.edits.proposal import Proposal
-from agents.execution.test_runner import TestCommand, detect_test_command
+from agents.execution.test_command import TestCommand, detect_test_command
 from repo_index.index import RepoIndex
 
 README_LINES = 40  # of a repository's README in the overview

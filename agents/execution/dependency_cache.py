@@ -20,11 +20,9 @@ import asyncio
 import hashlib
 import itertools
 import json
-import os
 import platform
 import re
 import shutil
-import stat
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -32,13 +30,20 @@ from pathlib import Path
 from typing import Literal
 
 from agents.execution.build_cache import locked, read_record, write_record
-from agents.execution.sandbox import SandboxLimits, SandboxResult, run_sandboxed
+from agents.execution.dependency_host import (
+    cargo_inputs,
+    certificate_env,
+    read_regular,
+    rustup_env,
+    version,
+    write_cargo_copy,
+)
+from agents.execution.resource_limits import SandboxLimits
+from agents.execution.sandbox import SandboxResult, run_sandboxed
 
 DependencyKind = Literal["npm", "cargo"]
 
 _LOG_TAIL = 4_000
-_MANIFEST_MAX_BYTES = 32 * 1024 * 1024
-_VERSION_TIMEOUT = 10.0
 _NPM_CI = ("npm", "ci", "--ignore-scripts", "--no-audit", "--no-fund")
 # npm-shrinkwrap.json wins over package-lock.json, as in npm itself.
 _NPM_LOCKS = ("npm-shrinkwrap.json", "package-lock.json")
@@ -48,27 +53,8 @@ _NPM_DEPENDENCY_FIELDS = (
     "optionalDependencies",
     "peerDependencies",
 )
-# Where TLS clients are told to find extra or other trusted certificates (a proxy's own CA).
-_CERTIFICATE_VARIABLES = (
-    "NODE_EXTRA_CA_CERTS",
-    "SSL_CERT_FILE",
-    "SSL_CERT_DIR",
-    "CARGO_HTTP_CAINFO",
-)
-# What the sandbox with network shows already; certificates elsewhere are mounted for the run.
-_SHOWN_CERTIFICATES = tuple(
-    Path(path)
-    for path in (
-        "/usr",
-        "/etc/ssl/certs",
-        "/etc/ssl/cert.pem",
-        "/etc/pki/tls/certs",
-        "/etc/pki/ca-trust/extracted",
-    )
-)
 # npm's lines that only frame the error: its code, the call, the log's place, bare codes.
 _NPM_FRAME = re.compile(r"^(?:code|syscall|errno|path)\b|^A complete log|^\S+$")
-_CARGO_SKIPPED_DIRS = ("target", "node_modules")
 _FETCHED_RECORDS = ".sopls-fetched"
 
 
@@ -108,7 +94,7 @@ async def prepare_node_modules(
     with network and without lifecycle scripts. Nothing is fetched without a lock file (npm ci
     needs one) or when package.json declares no dependencies.
     """
-    package_json = _read_regular(root / "package.json")
+    package_json = read_regular(root / "package.json")
     if package_json is None:
         return _nothing("npm", "There is no package.json, so there is nothing for npm to fetch.")
     try:
@@ -127,7 +113,7 @@ async def prepare_node_modules(
             "package.json declares npm workspaces, whose packages live in the repository's "
             "other folders, so its dependencies were not fetched.",
         )
-    found = [(name, _read_regular(root / name)) for name in _NPM_LOCKS]
+    found = [(name, read_regular(root / name)) for name in _NPM_LOCKS]
     lock_name, lock = next(((n, data) for n, data in found if data is not None), ("", None))
     if lock is None:
         return _failed(
@@ -135,7 +121,7 @@ async def prepare_node_modules(
             "npm ci needs package-lock.json (or npm-shrinkwrap.json), which the repository does "
             "not have, so no dependencies were fetched.",
         )
-    node = await _version("node")
+    node = await version("node")
     if node is None:
         return _failed("npm", "node is not installed, so the npm packages cannot be fetched.")
     key = _key(
@@ -161,7 +147,7 @@ async def prepare_node_modules(
         await asyncio.to_thread(folder.mkdir)
         await asyncio.to_thread((folder / "package.json").write_bytes, package_json)
         await asyncio.to_thread((folder / lock_name).write_bytes, lock)
-        env, certificates = _certificate_env()
+        env, certificates = certificate_env()
         result = await run_sandboxed(
             folder,
             _NPM_CI,
@@ -194,7 +180,7 @@ async def prepare_cargo(
     cargo to run. Without a Cargo.lock, cargo resolves the versions here and the offline test
     run resolves them again from what was fetched.
     """
-    manifests, sources = await asyncio.to_thread(_cargo_inputs, root)
+    manifests, sources = await asyncio.to_thread(cargo_inputs, root)
     if "Cargo.toml" not in manifests:
         return _nothing("cargo", "There is no Cargo.toml, so there is nothing for cargo to fetch.")
     key = _key({path: _sha256(data) for path, data in sorted(manifests.items())})
@@ -202,7 +188,7 @@ async def prepare_cargo(
     cargo_home = cache_root / "cargo-home"
     record = cargo_home / _FETCHED_RECORDS / f"{key}.json"
     wanted = {"key": key}
-    toolchain = _rustup_env()
+    toolchain = rustup_env()
     test_env = {**toolchain, "CARGO_HOME": str(cargo_home), "CARGO_NET_OFFLINE": "true"}
     seen = tuple(Path(value) for value in toolchain.values())
     await asyncio.to_thread(cargo_home.mkdir, parents=True, exist_ok=True)
@@ -221,8 +207,8 @@ async def prepare_cargo(
         area = Path(await asyncio.to_thread(tempfile.mkdtemp, dir=cargo_home, prefix=".fetch-"))
         try:
             copy = area / "project"
-            await asyncio.to_thread(_write_cargo_copy, copy, manifests, sources)
-            env, certificates = _certificate_env()
+            await asyncio.to_thread(write_cargo_copy, copy, manifests, sources)
+            env, certificates = certificate_env()
             # cargo fetch downloads and unpacks only: build scripts (build.rs) and proc macros
             # run when a crate is compiled, which this step never does.
             command = ["cargo", "fetch", "--manifest-path", str(copy / "Cargo.toml")]
@@ -275,108 +261,6 @@ def _npm_result(modules: Path, log: str, *, fetched: bool) -> DependencyFetch:
         link=("node_modules", modules),
         fetched=fetched,
     )
-
-
-def _read_regular(path: Path) -> bytes | None:
-    """The bytes of `path` when it is a regular file, not a link (which could lead out of the
-    repository) and not oversized; else None."""
-    try:
-        handle = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-    except OSError:
-        return None
-    with os.fdopen(handle, "rb") as file:
-        info = os.fstat(file.fileno())
-        if not stat.S_ISREG(info.st_mode) or info.st_size > _MANIFEST_MAX_BYTES:
-            return None
-        return file.read(_MANIFEST_MAX_BYTES)
-
-
-def _cargo_inputs(root: Path) -> tuple[dict[str, bytes], list[str]]:
-    """Every Cargo.toml and Cargo.lock under `root` by path relative to it, and the names of
-    the `.rs` files, by which cargo finds the targets. Links, hidden folders (`.git`, `.cargo`),
-    build output and node packages are passed over."""
-    manifests: dict[str, bytes] = {}
-    sources: list[str] = []
-    for folder, names, files in os.walk(root):
-        names[:] = sorted(
-            name
-            for name in names
-            if not name.startswith(".")
-            and name not in _CARGO_SKIPPED_DIRS
-            and not os.path.islink(os.path.join(folder, name))
-        )
-        relative = Path(folder).relative_to(root)
-        for name in sorted(files):
-            if name in ("Cargo.toml", "Cargo.lock"):
-                data = _read_regular(Path(folder) / name)
-                if data is not None:
-                    manifests[str(relative / name)] = data
-            elif name.endswith(".rs") and not os.path.islink(os.path.join(folder, name)):
-                sources.append(str(relative / name))
-    return manifests, sources
-
-
-def _write_cargo_copy(copy: Path, manifests: Mapping[str, bytes], sources: list[str]) -> None:
-    for name, data in manifests.items():
-        (copy / name).parent.mkdir(parents=True, exist_ok=True)
-        (copy / name).write_bytes(data)
-    for name in sources:
-        (copy / name).parent.mkdir(parents=True, exist_ok=True)
-        (copy / name).touch()
-
-
-def _rustup_env() -> dict[str, str]:
-    """RUSTUP_HOME, through which rustup's cargo finds its toolchain from the sandbox's empty
-    HOME: the variable when set, else `.rustup` beside the `.cargo` that holds cargo."""
-    if os.environ.get("RUSTUP_HOME"):
-        return {"RUSTUP_HOME": os.environ["RUSTUP_HOME"]}
-    cargo = shutil.which("cargo")
-    if cargo is not None and Path(cargo).parent.parent.name == ".cargo":
-        guess = Path(cargo).parent.parent.parent / ".rustup"
-        if guess.is_dir():
-            return {"RUSTUP_HOME": str(guess)}
-    return {}
-
-
-def _certificate_env() -> tuple[dict[str, str], tuple[Path, ...]]:
-    """The host's settings that say which certificates to trust (a TLS proxy's CA, say), and
-    those of their files that the sandbox does not show already."""
-    env = {
-        name: os.environ[name]
-        for name in _CERTIFICATE_VARIABLES
-        if os.path.isabs(os.environ.get(name, ""))
-    }
-    extra = {
-        Path(value)
-        for value in env.values()
-        if os.path.exists(value)
-        and not any(Path(value).is_relative_to(shown) for shown in _SHOWN_CERTIFICATES)
-    }
-    return env, tuple(sorted(extra))
-
-
-async def _version(program: str) -> str | None:
-    """`program --version` from sopls's own PATH, or None when it cannot run."""
-    if shutil.which(program) is None:
-        return None
-    try:
-        proc = await asyncio.create_subprocess_exec(
-            program,
-            "--version",
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.DEVNULL,
-        )
-    except OSError:
-        return None
-    try:
-        async with asyncio.timeout(_VERSION_TIMEOUT):
-            output, _ = await proc.communicate()
-    except TimeoutError:
-        proc.kill()
-        await proc.wait()
-        return None
-    return output.decode("utf-8", errors="replace").strip() if proc.returncode == 0 else None
 
 
 def _sha256(data: bytes) -> str:

@@ -14,13 +14,11 @@ sandbox, and the tests see it read-only, so nothing planted there can run on the
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import json
 import os
 import re
 import shutil
-import signal
 import sys
 import sysconfig
 import tempfile
@@ -30,7 +28,9 @@ from pathlib import Path
 
 from agents.errors import SoplsError
 from agents.execution.build_cache import locked, read_record, write_record
-from agents.execution.sandbox import SandboxLimits, run_sandboxed
+from agents.execution.process import run_in_group
+from agents.execution.resource_limits import SandboxLimits
+from agents.execution.sandbox import run_sandboxed
 
 _LOG_TAIL = 4_000
 _NAME = r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?"
@@ -143,28 +143,27 @@ def _pip_env() -> dict[str, str]:
 
 async def _download(argv: Sequence[str], seconds: float) -> tuple[int | None, str]:
     """Run sopls's own pip to download wheels; None as exit code means it timed out."""
+
+    async def output(proc: asyncio.subprocess.Process) -> tuple[int | None, bytes]:
+        out, _ = await proc.communicate()
+        return proc.returncode, out
+
     try:
-        proc = await asyncio.create_subprocess_exec(
-            *argv,
+        finished = await run_in_group(
+            argv,
+            seconds,
+            output,
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,
             env=_pip_env(),
-            start_new_session=True,
         )
     except OSError as exc:
         return 127, f"{argv[0]}: {exc}"
-    try:
-        async with asyncio.timeout(max(seconds, 0.0)):
-            output, _ = await proc.communicate()
-    except TimeoutError:
+    if finished is None:
         return None, f"timed out after {seconds:.0f} s: {' '.join(argv)}"
-    finally:
-        if proc.returncode is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            await proc.wait()
-    return proc.returncode, output.decode("utf-8", errors="replace")
+    code, out = finished
+    return code, out.decode("utf-8", errors="replace")
 
 
 _UNREACHABLE = re.compile(

@@ -23,11 +23,12 @@ class Message:
     """One utterance; `payload` holds the structured document (a PRD, a design ...) if any.
 
     `send_to` lists role classes; empty means everyone who watches `cause_by` or the payload's
-    type.
+    type. `cause_by` is None for what a role says without an action behind it (a test run's
+    result).
     """
 
     content: str
-    cause_by: type[Action] = UserRequirement
+    cause_by: type[Action] | None = UserRequirement
     payload: BaseModel | None = None
     sent_from: str = ""
     send_to: frozenset[type] = frozenset()
@@ -35,9 +36,10 @@ class Message:
 
 
 def format_history(messages: Iterable[Message]) -> str:
-    """Messages as prompt text: who said it, through which action, and what."""
+    """Messages as prompt text: who said it, through which action if any, and what."""
     return "\n\n".join(
-        f"### {m.sent_from or 'User'} ({m.cause_by.name})\n{m.content}" for m in messages
+        f"### {m.sent_from or 'User'}{f' ({m.cause_by.name})' if m.cause_by else ''}\n{m.content}"
+        for m in messages
     )
 
 

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from agents.company.actions.run_tests import RunTests
 from agents.edits.proposal import Proposal
 from agents.execution.project_env import ensure_project_env, normalise_requirements
-from agents.execution.sandbox import SandboxLimits
+from agents.execution.resource_limits import SandboxLimits
+from agents.execution.test_runner import run_project_tests
 
 SETUP_PY = "import pathlib; pathlib.Path({marker!r}).write_text('setup.py ran')\n"
 
@@ -84,12 +84,14 @@ async def test_a_requirement_that_is_not_a_plain_name_is_refused_and_never_runs(
     proposal = Proposal()
     proposal.put("tests/test_x.py", "def test_x():\n    pass\n")
 
-    report = await RunTests(SandboxLimits(), envs).run_tests(proposal, ["six", text])
+    report = await run_project_tests(
+        proposal, ["six", text], limits=SandboxLimits(), envs_root=envs
+    )
 
-    assert report.refused_packages == [text]
-    assert not report.passed
-    assert text in report.to_markdown()
-    assert "refused" in report.to_markdown()
+    assert report.after.refused_packages == (text,)
+    assert not report.after.passed
+    assert text in report.summary()
+    assert "refused" in report.summary()
     assert not await asyncio.to_thread(marker.exists)
     assert not await asyncio.to_thread(envs.exists)  # nothing was downloaded or built
 

@@ -17,10 +17,11 @@ from company_script import script_company
 from scripted_endpoint import ScriptedEndpoint
 from test_sandbox import gone, running
 
-from agents.company.actions.run_tests import RunTests, TestReport
 from agents.edits.proposal import Proposal
 from agents.execution.project_env import ensure_project_env
-from agents.execution.sandbox import SandboxLimits
+from agents.execution.resource_limits import SandboxLimits
+from agents.execution.test_report import TestOutcome
+from agents.execution.test_runner import run_project_tests
 
 KEY = "sk-probe-secret-0d4c1e"
 LIMITS = SandboxLimits(timeout=60.0)
@@ -42,12 +43,12 @@ def real_home(home: Path) -> Path:
     return home
 
 
-async def run_hostile(test: str, envs_root: Path, base: Path | None = None) -> TestReport:
+async def run_hostile(test: str, envs_root: Path, base: Path | None = None) -> TestOutcome:
     proposal = Proposal()
     proposal.put("tests/test_probe.py", test)
-    report = await RunTests(LIMITS, envs_root).run_tests(proposal, [], base)
-    assert report.containment == "bubblewrap", report.to_markdown()
-    return report
+    report = await run_project_tests(proposal, [], base, limits=LIMITS, envs_root=envs_root)
+    assert report.after.containment == "bubblewrap", report.summary()
+    return report.after
 
 
 async def test_home_secrets_cannot_be_read(envs_root: Path, real_home: Path) -> None:
@@ -253,7 +254,8 @@ async def test_a_tool_installed_in_home_is_seen_without_its_credentials(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A tool in `~/.cargo/bin` runs, but `~/.cargo/credentials.toml` beside it stays hidden."""
-    from agents.execution.sandbox import containment, run_sandboxed
+    from agents.execution.probe import containment
+    from agents.execution.sandbox import run_sandboxed
 
     if (await containment())[0] != "bubblewrap":
         pytest.skip("bubblewrap cannot run here")

@@ -6,13 +6,14 @@ rewritten here. Test runs are bounded by `max_test_rounds` over the whole run.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from agents.company.actions.debug_error import BugReport, DebugError, FileFix
 from agents.company.actions.report_bug import BugFeedback
-from agents.company.actions.run_tests import RunTests, TestReport
 from agents.company.actions.write_code import CodeChange, WriteCode
 from agents.company.actions.write_regression_test import WriteRegressionTest, regression_test_path
 from agents.company.actions.write_test import WriteTest, test_path_for
@@ -21,19 +22,22 @@ from agents.company.repository_change import LEGACY_CODE_BUDGET
 from agents.company.roles.company_role import CompanyRole
 from agents.company.roles.engineer import Engineer
 from agents.edits.paths import TEST_REPORT_PATH, UnsafePathError, proposal_path
-from agents.execution.sandbox import Containment, SandboxLimits
-from agents.execution.test_runner import (
-    ChangeReport,
-    NoTests,
-    TestCommand,
-    prepare_test_setup,
-    run_repository_tests,
-)
+from agents.execution.probe import Containment
+from agents.execution.resource_limits import SandboxLimits
+from agents.execution.test_command import TestCommand
+from agents.execution.test_report import ChangeReport, NoTests
+from agents.execution.test_runner import run_project_tests, run_repository_tests
+from agents.execution.test_setup import prepare_test_setup
 from agents.framework.message import Message
 from agents.framework.scheduling import run_all
 from repo_index.outline import outline
 
 REPORT_PATH = TEST_REPORT_PATH
+# The step progress events name a test run by, as users see it: `✓ QaEngineer · RunTests`.
+RUN_TESTS = "RunTests"
+
+# What one round's report leads to: another round, one last round, the end, or a bug report.
+Next = Literal["again", "last", "stop"] | BugReport
 
 
 class QaEngineer(CompanyRole):
@@ -58,7 +62,8 @@ class QaEngineer(CompanyRole):
         self.envs_root = envs_root
         self.rounds_used = 0
         self._regression: str | None = None  # the bug's regression test, once written
-        self.report: TestReport | None = None
+        self._feedback = ""  # what the last round said about QA's own tests, for their rewrite
+        self.report: ChangeReport | None = None
         self._write_test = WriteTest()
         self._debug = DebugError()
 
@@ -66,94 +71,144 @@ class QaEngineer(CompanyRole):
         changes = [m.payload for m in self.news if isinstance(m.payload, CodeChange)]
         if not changes:
             return None
-        if self.workspace.root is not None:
-            return await self._test_repository(self.workspace.root, changes[-1])
-        proposal = self.context.proposal
-        sources = [p for p in changes[-1].files if p.endswith(".py") and not _is_test(p)]
-        untested = [p for p in sources if proposal.text_of(test_path_for(p)) is None]
-        await run_all(self._write_tests_for(p) for p in untested)
-
-        requirements = self.context.documents.require(TaskList).required_packages
-        runner = RunTests(self.limits)
-        if self.rounds_used >= self.max_test_rounds:
-            return self._finish()
-        while True:
-            self.rounds_used += 1
-            self.context.emit(self.name, runner.name, "started", done=self.rounds_used - 1)
-            self.report = await runner.run_tests(proposal, requirements, None)
-            self.context.test_verdict = self.report.verdict
-            self.context.test_report = self.report
-            detail = f"tests {self.report.verdict}{_weaker(self.report.containment)}"
-            self.context.emit(self.name, runner.name, "finished", detail=detail)
-            settled = self.report.passed or self.report.not_run or self.report.timed_out
-            if settled or self.rounds_used >= self.max_test_rounds:
-                break
-            verdict = await self._debug.diagnose(
-                self.action_context(),
-                self.report.output,
-                {p: proposal.text_of(p) or "" for p in sources},
-                {
-                    t: text
-                    for p in sources
-                    if (text := proposal.text_of(t := test_path_for(p))) is not None
-                },
-            )
-            if verdict.blame == "code":
-                return self._send_bug_report(BugReport(fixes=verdict.fixes))
-            await run_all(
-                self._write_tests_for(source, fix.debug_logs)
-                for fix in verdict.fixes
-                for source in sources
-                if test_path_for(source) == fix.path
-            )
-        return self._finish()
-
-    async def _test_repository(self, root: Path, change: CodeChange) -> Message | None:
-        """Run the repository's own tests with the change; send what it broke back, bounded.
-
-        With `reqa_file`, QA's own job is that file's tests: written (or rewritten) first, and
-        rewritten again with the failures while rounds are left. A bug that no test shows gets
-        a regression test first, kept in the proposal once it fails without the fix.
-        """
+        root = self.workspace.root
+        if root is None:
+            return await self._test_new_project(changes[-1])
         command = self.workspace.test_command()
         if command is None:
             return self._no_tests()
-        feedback = ""
-        while True:
-            if self.reqa_file is not None:
-                await self._write_tests_for(self.reqa_file, feedback)
-            report = await self._run_repository_tests(root, command, change)
-            if report.verdict == "not run":
-                break
-            rounds_left = self.rounds_used < self.max_test_rounds
-            if self._regression is None and self._needs_regression_test(report, command):
-                if not rounds_left:
-                    break
-                await self._write_regression_test(root, change, "")
-                continue
-            if self._regression is not None and (problem := self._regression_problem(report)):
-                if rounds_left:
-                    await self._write_regression_test(root, change, problem + report.summary())
-                    continue
-                self._drop_regression_test()
-                report = await self._run_repository_tests(root, command, change)
-                break
-            if report.verdict == "passed" or not rounds_left:
-                break
-            if self.reqa_file is None:
-                if not change.files:
-                    break
-                fixes = [FileFix(path=path, debug_logs=report.summary()) for path in change.files]
-                return self._send_bug_report(BugReport(fixes=fixes))
-            feedback = report.summary()
-        return self.announce(report.summary(), RunTests)
+        change = changes[-1]
+        self._feedback = ""
+        return await self._qa_loop(
+            lambda: self._repository_round(root, command, change),
+            partial(self._blame_change, root, change, command),
+        )
 
-    async def _run_repository_tests(
+    async def _qa_loop(
+        self,
+        run: Callable[[], Awaitable[ChangeReport]],
+        blame: Callable[[ChangeReport, bool], Awaitable[Next]],
+    ) -> Message | None:
+        """Run the tests, bounded by `max_test_rounds` over the whole run, until `blame` says
+        the report is final or names the files to fix."""
+        while True:
+            report = await self._round(run)
+            step = await blame(report, self.rounds_used < self.max_test_rounds)
+            if isinstance(step, BugReport):
+                return self._send_bug_report(step)
+            if step == "last":
+                report = await self._round(run)
+            if step != "again":
+                return self._finish(report)
+
+    async def _round(self, run: Callable[[], Awaitable[ChangeReport]]) -> ChangeReport:
+        """One counted run of the tests, announced as the RunTests step."""
+        self.rounds_used += 1
+        self.context.emit(self.name, RUN_TESTS, "started", done=self.rounds_used - 1)
+        report = await run()
+        self.report = report
+        self.context.test_verdict = report.verdict
+        self.context.test_report = report
+        weaker = _weaker(report.after.containment)
+        if report.before is None:
+            detail = f"tests {report.verdict}{weaker}"
+            self.context.emit(self.name, RUN_TESTS, "finished", detail=detail)
+            return report
+        # Only tests that ran and passed earn a tick; "not run" is no pass either.
+        status = "finished" if report.verdict == "passed" else "failed"
+        detail = f"{report.line()}{weaker}"
+        self.context.emit(self.name, RUN_TESTS, status, detail=detail, tests=report.to_json())
+        return report
+
+    async def _test_new_project(self, change: CodeChange) -> Message | None:
+        """QA's own tests of the new sources; a failure DebugError blames on the code goes back
+        to the Engineer, one it blames on a test is rewritten here."""
+        proposal = self.context.proposal
+        sources = [p for p in change.files if p.endswith(".py") and not _is_test(p)]
+        untested = [p for p in sources if proposal.text_of(test_path_for(p)) is None]
+        await run_all(self._write_tests_for(p) for p in untested)
+        requirements = self.context.documents.require(TaskList).required_packages
+        if self.rounds_used >= self.max_test_rounds:
+            return self._finish(self.report)
+
+        async def run() -> ChangeReport:
+            return await run_project_tests(proposal, requirements, limits=self.limits)
+
+        async def blame(report: ChangeReport, rounds_left: bool) -> Next:
+            if report.verdict != "failed" or not rounds_left:
+                return "stop"
+            return await self._diagnose(report, sources)
+
+        return await self._qa_loop(run, blame)
+
+    async def _diagnose(self, report: ChangeReport, sources: list[str]) -> Next:
+        """DebugError decides: the code is at fault, or QA's tests are, and are rewritten."""
+        proposal = self.context.proposal
+        verdict = await self._debug.diagnose(
+            self.action_context(),
+            report.after.output.strip(),
+            {p: proposal.text_of(p) or "" for p in sources},
+            {
+                t: text
+                for p in sources
+                if (text := proposal.text_of(t := test_path_for(p))) is not None
+            },
+        )
+        if verdict.blame == "code":
+            return BugReport(fixes=verdict.fixes)
+        await run_all(
+            self._write_tests_for(source, fix.debug_logs)
+            for fix in verdict.fixes
+            for source in sources
+            if test_path_for(source) == fix.path
+        )
+        return "again"
+
+    async def _blame_change(
+        self,
+        root: Path,
+        change: CodeChange,
+        command: TestCommand,
+        report: ChangeReport,
+        rounds_left: bool,
+    ) -> Next:
+        """In a repository the tests the change broke blame the changed files.
+
+        With `reqa_file`, QA's own job is that file's tests, rewritten with the failures while
+        rounds are left. A bug that no test shows gets a regression test first, kept in the
+        proposal once it fails without the fix.
+        """
+        if report.verdict == "not run":
+            return "stop"
+        if self._regression is None and self._needs_regression_test(report, command):
+            if not rounds_left:
+                return "stop"
+            await self._write_regression_test(root, change, "")
+            return "again"
+        if self._regression is not None and (problem := self._regression_problem(report)):
+            if rounds_left:
+                await self._write_regression_test(root, change, problem + report.summary())
+                return "again"
+            self._drop_regression_test()
+            return "last"
+        if report.verdict == "passed" or not rounds_left:
+            return "stop"
+        if self.reqa_file is not None:
+            self._feedback = report.summary()
+            return "again"
+        if not change.files:
+            return "stop"
+        return BugReport(
+            fixes=[FileFix(path=path, debug_logs=report.summary()) for path in change.files]
+        )
+
+    async def _repository_round(
         self, root: Path, command: TestCommand, change: CodeChange
     ) -> ChangeReport:
-        """One round: the environment (built once, then reused), both runs, QA's verdict."""
-        self.rounds_used += 1
-        self.context.emit(self.name, RunTests.name, "started", done=self.rounds_used - 1)
+        """QA's own tests first (with `reqa_file`), then the environment (built once, then
+        reused) and both runs."""
+        if self.reqa_file is not None:
+            await self._write_tests_for(self.reqa_file, self._feedback)
         proposal = self.context.proposal
         command, setup = await prepare_test_setup(root, proposal, command, envs_root=self.envs_root)
         baseline = proposal.subset([self._regression]) if self._regression else None
@@ -166,14 +221,7 @@ class QaEngineer(CompanyRole):
             changed=[path for path in change.files if not _is_test(path)],
             baseline=baseline,
         )
-        report = replace(report, must_pass=self._must_pass(report))
-        self.context.test_verdict = report.verdict
-        self.context.test_report = report
-        detail = f"{report.line()}{_weaker(report.after.containment)}"
-        # Only tests that ran and passed earn a tick; "not run" is no pass either.
-        status = "finished" if report.verdict == "passed" else "failed"
-        self.context.emit(self.name, RunTests.name, status, detail=detail, tests=report.to_json())
-        return report
+        return replace(report, must_pass=self._must_pass(report))
 
     def _no_tests(self) -> Message:
         """A repository with nothing to run: the run says so instead of passing."""
@@ -181,8 +229,8 @@ class QaEngineer(CompanyRole):
         self.context.test_verdict = report.verdict
         self.context.test_report = report
         tests = report.to_json()
-        self.context.emit(self.name, RunTests.name, "failed", detail=report.line(), tests=tests)
-        return self.announce(report.summary(), RunTests)
+        self.context.emit(self.name, RUN_TESTS, "failed", detail=report.line(), tests=tests)
+        return self._say(report.summary())
 
     def _bug_reports(self) -> list[BugFeedback]:
         return [m.payload for m in self.memory if isinstance(m.payload, BugFeedback)]
@@ -203,6 +251,7 @@ class QaEngineer(CompanyRole):
             bool(self._bug_reports())
             and self.reqa_file is None
             and command.kind == "pytest"
+            and report.before is not None
             and report.before.not_run_reason is None
             and not report.before.timed_out
             and not report.already_failing
@@ -213,7 +262,7 @@ class QaEngineer(CompanyRole):
         path = self._regression
         if path in report.after.failed_tests:
             return f"`{path}` cannot be collected with the fix: fix its imports or syntax.\n\n"
-        failing = report.before.failed_tests
+        failing = report.already_failing
         if path not in failing and not any(test.startswith(f"{path}::") for test in failing):
             return (
                 f"`{path}` passes on the code as it is, so it does not show the reported bug: "
@@ -276,15 +325,40 @@ class QaEngineer(CompanyRole):
         proposal.put(test_path, test, role=self.name, before=on_disk)
 
     def _send_bug_report(self, report: BugReport) -> Message:
-        return self.announce(
-            report.model_dump_json(indent=2), DebugError, payload=report, send_to=[Engineer]
-        )
+        """The fixes go to the Engineer; a new project's come from DebugError, a repository's
+        from the tests its change broke."""
+        content = report.model_dump_json(indent=2)
+        if self.workspace.root is None:
+            return self.announce(content, DebugError, payload=report, send_to=[Engineer])
+        return self._say(content, payload=report, send_to=(Engineer,))
 
-    def _finish(self) -> Message | None:
-        if self.report is None:
+    def _finish(self, report: ChangeReport | None) -> Message | None:
+        """QA's last word on the tests; a new project keeps the report among its documents."""
+        if report is None:
             return None
-        self.context.proposal.put(REPORT_PATH, self.report.to_markdown() + "\n", role=self.name)
-        return self.announce(self.report.to_markdown(), RunTests, payload=self.report)
+        summary = report.summary()
+        if report.before is None:
+            self.context.proposal.put(REPORT_PATH, summary, role=self.name)
+        return self._say(summary)
+
+    def _say(
+        self,
+        content: str,
+        payload: BugReport | None = None,
+        send_to: tuple[type[Engineer], ...] = (),
+    ) -> Message:
+        """Tell the team what no action of QA's produced: a test run's result, or the fixes a
+        repository's own tests call for."""
+        message = Message(
+            content=content,
+            cause_by=None,
+            payload=payload,
+            sent_from=self.name,
+            send_to=frozenset(send_to),
+        )
+        self.memory.add(message)
+        self.publish(message)
+        return message
 
 
 def _weaker(containment: Containment | None) -> str:
