@@ -11,6 +11,8 @@ from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from agents.edits.atomic_write import write_atomic
+
 
 def read_record(record: Path, wanted: Mapping[str, Any]) -> bool:
     """Whether `record` says the build finished for exactly `wanted`. Blocking."""
@@ -22,9 +24,7 @@ def read_record(record: Path, wanted: Mapping[str, Any]) -> bool:
 
 def write_record(record: Path, wanted: Mapping[str, Any]) -> None:
     """Say the build for `wanted` finished, atomically. Blocking."""
-    temporary = record.with_suffix(".tmp")
-    temporary.write_text(json.dumps(dict(wanted)) + "\n", encoding="utf-8")
-    temporary.replace(record)
+    write_atomic(record, json.dumps(dict(wanted)) + "\n")
 
 
 @contextlib.asynccontextmanager

@@ -8,13 +8,13 @@ an allowlist, so no API keys reach it.
 from __future__ import annotations
 
 import os
-import re
 import shutil
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
+from agents.errors import SECRET_NAME
+
 _ALLOWED_ENV = ("PATH", "LANG", "LC_ALL", "TZ")
-_SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSWORD", re.IGNORECASE)
 
 # Inside bubblewrap: who the command runs as, and where its private HOME and /tmp are.
 SANDBOX_UID = 1000
@@ -83,7 +83,7 @@ def sandbox_env(
 
 
 def check_extra_env(extra_env: Mapping[str, str] | None) -> None:
-    secret = sorted(name for name in extra_env or {} if _SECRET_NAME.search(name))
+    secret = sorted(name for name in extra_env or {} if SECRET_NAME.search(name))
     if secret:
         raise ValueError(
             f"Refusing to pass secret-looking variables into the sandbox: {', '.join(secret)}"

@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from agents.errors import SoplsError
+from agents.errors import SECRET_NAME, SoplsError
 from agents.execution.build_cache import locked, read_record, write_record
 from agents.execution.process import run_in_group
 from agents.execution.resource_limits import SandboxLimits
@@ -40,7 +40,6 @@ _REQUIREMENT = re.compile(
     rf"(?:\[\s*(?P<extras>{_NAME}(?:\s*,\s*{_NAME})*)\s*\])?\s*"
     rf"(?P<specs>{_SPEC}(?:\s*,\s*{_SPEC})*)?"
 )
-_SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSWORD", re.IGNORECASE)
 _PIP_FLAGS = ("--disable-pip-version-check", "--no-input", "--only-binary", ":all:")
 
 
@@ -136,7 +135,7 @@ def _tail(text: str) -> str:
 
 def _pip_env() -> dict[str, str]:
     """The host environment for the download (index, proxy and certificates), minus secrets."""
-    env = {name: value for name, value in os.environ.items() if not _SECRET_NAME.search(name)}
+    env = {name: value for name, value in os.environ.items() if not SECRET_NAME.search(name)}
     env["PIP_NO_INPUT"] = "1"
     return env
 
