@@ -29,7 +29,7 @@ from scripted_endpoint import (
     Usage,
 )
 
-TESTS_DIR = Path(__file__).resolve().parent
+TESTS_DIR = Path(__file__).resolve().parents[1]
 USER: list[ChatCompletionMessageParam] = [{"role": "user", "content": "say hello to me"}]
 
 

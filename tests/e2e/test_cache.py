@@ -16,7 +16,7 @@ from repo_index.cache import SCHEMA_VERSION, CachedEntry, TagCache, content_dige
 from repo_index.files import SourceFile
 from repo_index.model import Definition, FileTags
 
-PROJECT = Path(__file__).resolve().parents[1]
+PROJECT = Path(__file__).resolve().parents[2]
 
 
 def _tags(path: str, n: int = 3) -> FileTags:
