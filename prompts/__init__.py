@@ -70,9 +70,10 @@ def render(name: str, /, **context: Any) -> str:
 
 
 def macro(name: str, macro_name: str, /, **arguments: Any) -> str:
-    """Render the macro `macro_name` of `prompts/<name>` with exactly its arguments.
+    """Render one macro of `prompts/<name>`; arguments that have defaults may be left out.
 
-    The text is returned as the macro writes it, with no newline added, so it can be part of a
+    Jinja refuses a missing argument that has no default; an unknown one is refused here. The
+    text is returned as the macro writes it, with no newline added, so it can be part of a
     sentence or end with the user's own text unchanged.
     """
     try:
@@ -81,13 +82,11 @@ def macro(name: str, macro_name: str, /, **arguments: Any) -> str:
         raise PromptError(f"prompts/{name}: {exc}") from exc
     if not isinstance(found, Macro):
         raise PromptError(f"prompts/{name} has no macro {macro_name!r}")
-    declared = set(found.arguments)
-    missing = declared - arguments.keys()
-    extra = arguments.keys() - declared
-    if missing or extra:
+    extra = arguments.keys() - set(found.arguments)
+    if extra:
         raise PromptError(
-            f"prompts/{name}: {macro_name} needs {sorted(declared)}; "
-            f"missing {sorted(missing)}, unexpected {sorted(extra)}"
+            f"prompts/{name}: {macro_name} takes {sorted(found.arguments)}; "
+            f"unexpected {sorted(extra)}"
         )
     try:
         return str(found(**arguments))
