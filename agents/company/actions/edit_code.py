@@ -53,6 +53,16 @@ def _apply(text: str, answer: str, path: str) -> _Round:
     return _Round(result.text, result.applied, result.failures, None)
 
 
+def _unusable(failures: list[BlockFailure], error: EditFormatError) -> list[BlockFailure]:
+    """The first answer's failures, each also saying that the corrected answer was unusable."""
+    return [
+        BlockFailure(
+            f.block, prompts.macro(REASONS, "retry_unusable", reason=f.reason, error=str(error))
+        )
+        for f in failures
+    ]
+
+
 class EditCode(Action):
     description = "Change one existing file with search/replace blocks."
     template = "engineer/edit_code.md"
@@ -101,15 +111,7 @@ class EditCode(Action):
             return EditOutcome(second.text, first.applied + second.applied, second.failures)
         if first.format_error is not None:
             raise second.format_error
-        unusable = [
-            BlockFailure(
-                f.block,
-                prompts.macro(
-                    REASONS, "retry_unusable", reason=f.reason, error=str(second.format_error)
-                ),
-            )
-            for f in first.failures
-        ]
+        unusable = _unusable(first.failures, second.format_error)
         return EditOutcome(first.text, first.applied, unusable)
 
     async def _complete(self, ctx: ActionContext, conversation: list[ChatMessage]) -> str:

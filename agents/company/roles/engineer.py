@@ -38,8 +38,8 @@ _FILE_JOB = "engineer/file_job.md"  # the prompt pieces put together here
 
 class Engineer(CompanyRole):
     profile = "Engineer"
-    goal = "Write correct, readable, complete code that follows the design exactly."
-    constraints = "One file at a time, through the interfaces of the others; no placeholders."
+    goal = prompts.macro("engineer/profile.md", "goal")
+    constraints = prompts.macro("engineer/profile.md", "constraints")
 
     def __init__(
         self,
