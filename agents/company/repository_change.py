@@ -13,7 +13,7 @@ from agents.company.actions.edit_code import EditCode
 from agents.company.actions.plan_change import ChangePlan, PlanChange, PlannedFile
 from agents.company.actions.write_code import CodeJob, WriteCode
 from agents.company.context import CompanyContext
-from agents.edits.edit_blocks import EditFormatError
+from agents.edits.block_parser import EditFormatError
 from agents.edits.paths import safe_relative_path
 from agents.errors import SoplsError
 from agents.framework.action import ActionContext
@@ -85,7 +85,7 @@ class RepositoryChange:
                 interfaces="",
                 legacy_code=legacy,
                 feedback=feedback,
-                feedback_kind="Bug feedback" if feedback else "",
+                feedback_kind="bug_feedback" if feedback else "",
             )
             workspace.propose(item.path, await WriteCode().write(ctx, job), role=self.role)
             return

@@ -275,20 +275,23 @@ class Role:
             "Plan", __base__=Plan, tasks=(list[task], Field(min_length=1, max_length=12))
         )
 
-    async def _write_plan(self, failure: str = "") -> Plan:
+    async def _write_plan(self, failed: PlanTask | None = None, error: str = "") -> Plan:
+        """The first plan, or (given the task that `failed` and its `error`) the rest of it."""
         prompt = prompts.render(
             "role/plan.md",
             actions=[(a.name, a.description) for a in self.actions],
             history=format_history(self.memory.recent()),
             finished=[(f.task.action, f.task.instruction) for f in self.finished_tasks],
-            failure=failure,
+            failed_action=failed.action if failed else "",
+            failed_instruction=failed.instruction if failed else "",
+            error=error,
         )
         self.plan = await self.llm.aask(
             prompt,
             self.system_prompt,
             schema=self._plan_schema(),
             role=self.name,
-            action="Replan" if failure else "Plan",
+            action="Replan" if failed else "Plan",
         )
         return self.plan
 
@@ -305,8 +308,7 @@ class Role:
                 if replans_left == 0:
                     raise
                 replans_left -= 1
-                failure = f"{task.action} ({task.instruction}) failed: {exc}"
-                remaining = list((await self._write_plan(failure)).tasks)
+                remaining = list((await self._write_plan(task, str(exc))).tasks)
                 continue
             self.finished_tasks.append(FinishedTask(task, last.content))
             remaining.pop(0)

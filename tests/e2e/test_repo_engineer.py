@@ -16,7 +16,7 @@ import prompts
 from agents.company.actions.edit_code import EditCode, EditOutcome
 from agents.company.actions.plan_change import PlanChange
 from agents.config import LLMSettings
-from agents.edits.edit_blocks import EditFormatError
+from agents.edits.block_parser import EditFormatError
 from agents.framework.action import ActionContext
 from agents.framework.documents import DocumentStore
 from agents.llm.client import LLM

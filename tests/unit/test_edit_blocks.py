@@ -3,14 +3,8 @@
 import pytest
 
 import prompts
-from agents.edits.edit_blocks import (
-    BlockFailure,
-    EditBlock,
-    EditFormatError,
-    apply_blocks,
-    parse_blocks,
-    retry_message,
-)
+from agents.edits.block_parser import EditBlock, EditFormatError, parse_blocks
+from agents.edits.edit_blocks import BlockFailure, apply_blocks, retry_message
 from agents.errors import SoplsError
 
 SOURCE = """\

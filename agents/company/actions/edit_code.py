@@ -11,13 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import prompts
-from agents.edits.edit_blocks import (
-    BlockFailure,
-    EditFormatError,
-    apply_blocks,
-    parse_blocks,
-    retry_message,
-)
+from agents.edits.block_parser import REASONS, EditFormatError, parse_blocks
+from agents.edits.edit_blocks import BlockFailure, apply_blocks, retry_message
 from agents.errors import SoplsError
 from agents.framework.action import Action, ActionContext
 from agents.llm.client import ChatMessage
@@ -43,7 +38,9 @@ class _Round:
 
     def problem(self, edit_format: str) -> str | None:
         if self.format_error is not None:
-            return f"Your answer could not be used: {self.format_error}\n\n{edit_format}"
+            return prompts.render(
+                "engineer/edit_unusable.md", error=str(self.format_error), edit_format=edit_format
+            )
         return retry_message(self.failures) if self.failures else None
 
 
@@ -54,6 +51,16 @@ def _apply(text: str, answer: str, path: str) -> _Round:
         return _Round(text, 0, [], exc)
     result = apply_blocks(text, blocks, path=path)
     return _Round(result.text, result.applied, result.failures, None)
+
+
+def _unusable(failures: list[BlockFailure], error: EditFormatError) -> list[BlockFailure]:
+    """The first answer's failures, each also saying that the corrected answer was unusable."""
+    return [
+        BlockFailure(
+            f.block, prompts.macro(REASONS, "retry_unusable", reason=f.reason, error=str(error))
+        )
+        for f in failures
+    ]
 
 
 class EditCode(Action):
@@ -104,12 +111,7 @@ class EditCode(Action):
             return EditOutcome(second.text, first.applied + second.applied, second.failures)
         if first.format_error is not None:
             raise second.format_error
-        unusable = [
-            BlockFailure(
-                f.block, f"{f.reason}\nThe corrected answer was unusable: {second.format_error}"
-            )
-            for f in first.failures
-        ]
+        unusable = _unusable(first.failures, second.format_error)
         return EditOutcome(first.text, first.applied, unusable)
 
     async def _complete(self, ctx: ActionContext, conversation: list[ChatMessage]) -> str:

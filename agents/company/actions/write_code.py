@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
 from agents.edits.code_blocks import extract_code
 from agents.framework.action import Action, ActionContext
+
+# Where a file's feedback comes from; the template names it in the prompt.
+FeedbackKind = Literal["", "debug_logs", "review_comments", "summary_todos", "bug_feedback"]
 
 
 @dataclass(frozen=True)
@@ -22,7 +26,7 @@ class CodeJob:
     legacy_code: str = ""
     current_code: str = ""
     feedback: str = ""
-    feedback_kind: str = ""
+    feedback_kind: FeedbackKind = ""
 
 
 class WriteCode(Action):

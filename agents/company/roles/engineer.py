@@ -14,12 +14,13 @@ from contextlib import suppress
 from dataclasses import dataclass, replace
 from typing import Any
 
+import prompts
 from agents.company.actions.debug_error import BugReport
 from agents.company.actions.documents import WriteTasks
 from agents.company.actions.report_bug import BugFeedback
 from agents.company.actions.review_code import ReviewCode
 from agents.company.actions.summarize_code import CodeSummary, SummarizeCode
-from agents.company.actions.write_code import CodeChange, CodeJob, WriteCode
+from agents.company.actions.write_code import CodeChange, CodeJob, FeedbackKind, WriteCode
 from agents.company.documents import PRD, SystemDesign, TaskList
 from agents.company.repository_change import LEGACY_CODE_BUDGET, RepositoryChange
 from agents.company.roles.company_role import CompanyRole
@@ -32,11 +33,13 @@ from agents.framework.scheduling import dependency_graph, run_in_dependency_orde
 from agents.llm.concurrency import background
 from repo_index.outline import interfaces
 
+_FILE_JOB = "engineer/file_job.md"  # the prompt pieces put together here
+
 
 class Engineer(CompanyRole):
     profile = "Engineer"
-    goal = "Write correct, readable, complete code that follows the design exactly."
-    constraints = "One file at a time, through the interfaces of the others; no placeholders."
+    goal = prompts.macro("engineer/profile.md", "goal")
+    constraints = prompts.macro("engineer/profile.md", "constraints")
 
     def __init__(
         self,
@@ -99,7 +102,7 @@ class Engineer(CompanyRole):
         pass_ = _Pass(order, {}, "")
         if reports:
             feedback = {fix.path: fix.debug_logs for r in reports for fix in r.fixes}
-            pass_ = _Pass([p for p in order if p in feedback], feedback, "Debug logs")
+            pass_ = _Pass([p for p in order if p in feedback], feedback, "debug_logs")
         summary = await self._summarize_rounds(order, holds, graph, pass_)
         written = [p for p in order if self.workspace.proposal.text_of(p) is not None]
         return self._announce(CodeChange(files=written, summary=summary, errors=self.file_errors))
@@ -178,7 +181,7 @@ class Engineer(CompanyRole):
         holds: Mapping[str, str],
         graph: Mapping[str, list[str]],
         feedback: str,
-        feedback_kind: str,
+        feedback_kind: FeedbackKind,
         ready: Callable[[], None],
     ) -> None:
         """Write one file, let its dependents start, then review (and rewrite) it."""
@@ -187,7 +190,7 @@ class Engineer(CompanyRole):
         tasks = self.context.documents.require(TaskList)
         job = CodeJob(
             path=path,
-            task=holds.get(path, "what the design gives this file"),
+            task=holds[path] if path in holds else prompts.macro(_FILE_JOB, "unknown_task"),
             design=design.to_markdown(),
             shared_knowledge=tasks.shared_knowledge,
             interfaces=self._interfaces(graph.get(path, [])),
@@ -205,8 +208,8 @@ class Engineer(CompanyRole):
                 review = await self._review.review(ctx, job, code)
             if review.verdict == "LGTM":
                 break
-            issues = "\n".join(f"- {issue}" for issue in review.issues) or "- (unspecified)"
-            job = replace(job, current_code=code, feedback=issues, feedback_kind="Review comments")
+            issues = prompts.macro(_FILE_JOB, "review_issues", issues=review.issues)
+            job = replace(job, current_code=code, feedback=issues, feedback_kind="review_comments")
             code = await self._write.write(ctx, job)
             proposal.put(path, code, role=self.name)
 
@@ -237,7 +240,7 @@ class Engineer(CompanyRole):
             if not todos or rounds_left <= 0:
                 return summary.summary
             rounds_left -= 1
-            pass_ = _Pass([p for p in order if p in todos], todos, "Summary TODOs")
+            pass_ = _Pass([p for p in order if p in todos], todos, "summary_todos")
 
     async def _write_and_summarize(
         self,
@@ -286,4 +289,4 @@ class _Pass:
 
     targets: Sequence[str]
     feedback: Mapping[str, str]
-    kind: str
+    kind: FeedbackKind

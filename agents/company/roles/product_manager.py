@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import prompts
 from agents.company.actions.documents import WritePRD
 from agents.company.roles.document_role import DocumentRole
 from agents.framework.message import Requirement
@@ -9,8 +10,8 @@ from agents.framework.message import Requirement
 
 class ProductManager(DocumentRole):
     profile = "Product Manager"
-    goal = "Turn the user's requirement into a clear, small, buildable PRD."
-    constraints = "Write in the user's language; keep the scope to what was asked."
+    goal = prompts.macro("product_manager/profile.md", "goal")
+    constraints = prompts.macro("product_manager/profile.md", "constraints")
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(actions=[WritePRD], watch=[Requirement], **kwargs)

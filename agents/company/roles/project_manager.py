@@ -2,14 +2,15 @@ from __future__ import annotations
 
 from typing import Any
 
+import prompts
 from agents.company.actions.documents import WriteDesign, WriteTasks
 from agents.company.roles.document_role import DocumentRole
 
 
 class ProjectManager(DocumentRole):
     profile = "Project Manager"
-    goal = "Break the design into file tasks, ordered so each file follows what it uses."
-    constraints = "Use exactly the design's file paths."
+    goal = prompts.macro("project_manager/profile.md", "goal")
+    constraints = prompts.macro("project_manager/profile.md", "constraints")
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(actions=[WriteTasks], watch=[WriteDesign], **kwargs)
