@@ -12,7 +12,7 @@ import stat
 from collections.abc import Mapping
 from pathlib import Path
 
-from agents.execution.process import run_in_group
+from agents.execution.process import output_of
 
 _MANIFEST_MAX_BYTES = 32 * 1024 * 1024
 _VERSION_TIMEOUT = 10.0
@@ -119,19 +119,15 @@ async def version(program: str) -> str | None:
     """`program --version` from sopls's own PATH, or None when it cannot run."""
     if shutil.which(program) is None:
         return None
-
-    async def output(proc: asyncio.subprocess.Process) -> str | None:
-        out, _ = await proc.communicate()
-        return out.decode("utf-8", errors="replace").strip() if proc.returncode == 0 else None
-
     try:
-        return await run_in_group(
+        finished = await output_of(
             [program, "--version"],
             _VERSION_TIMEOUT,
-            output,
-            stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.DEVNULL,
         )
     except OSError:
         return None
+    if finished is None or finished[0] != 0:
+        return None
+    return finished[1].strip()

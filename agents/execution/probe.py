@@ -10,12 +10,13 @@ import asyncio
 import logging
 import shutil
 import tempfile
+from asyncio.subprocess import DEVNULL, PIPE
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal
 
 from agents.execution.bwrap import bwrap_prefix, make_private_dirs
-from agents.execution.process import run_in_group
+from agents.execution.process import output_of
 
 logger = logging.getLogger("sopls.sandbox")
 
@@ -78,25 +79,14 @@ async def _probe() -> tuple[Containment, str]:
 
 
 async def _probe_run(argv: Sequence[str]) -> tuple[int | None, str]:
-    async def errors(proc: asyncio.subprocess.Process) -> tuple[int | None, bytes]:
-        _out, err = await proc.communicate()
-        return proc.returncode, err
-
     try:
-        finished = await run_in_group(
-            argv,
-            _PROBE_TIMEOUT,
-            errors,
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.DEVNULL,
-            stderr=asyncio.subprocess.PIPE,
-        )
+        finished = await output_of(argv, _PROBE_TIMEOUT, stdout=DEVNULL, stderr=PIPE)
     except OSError as exc:
         return None, str(exc)
     if finished is None:
         return None, "timed out"
     code, err = finished
-    return code, err.decode("utf-8", errors="replace")[:300]
+    return code, err[:300]
 
 
 def bwrap_executable() -> str:

@@ -44,3 +44,17 @@ async def run_in_group(
         kill_group(proc.pid)
         if proc.returncode is None:
             await proc.wait()
+
+
+async def output_of(argv: Sequence[str], seconds: float, **spawn: Any) -> tuple[int, str] | None:
+    """`argv`'s exit code and what it wrote to the streams `spawn` pipes, decoded; None past the
+    deadline. Standard input is closed unless `spawn` says otherwise."""
+
+    async def communicate(proc: asyncio.subprocess.Process) -> tuple[int, str]:
+        out, err = await proc.communicate()
+        text = (out or b"") + (err or b"")
+        return proc.returncode or 0, text.decode("utf-8", errors="replace")
+
+    return await run_in_group(
+        argv, seconds, communicate, **{"stdin": asyncio.subprocess.DEVNULL, **spawn}
+    )

@@ -28,7 +28,7 @@ from pathlib import Path
 
 from agents.errors import SECRET_NAME, SoplsError
 from agents.execution.build_cache import locked, read_record, write_record
-from agents.execution.process import run_in_group
+from agents.execution.process import output_of
 from agents.execution.resource_limits import SandboxLimits
 from agents.execution.sandbox import run_sandboxed
 
@@ -142,17 +142,10 @@ def _pip_env() -> dict[str, str]:
 
 async def _download(argv: Sequence[str], seconds: float) -> tuple[int | None, str]:
     """Run sopls's own pip to download wheels; None as exit code means it timed out."""
-
-    async def output(proc: asyncio.subprocess.Process) -> tuple[int | None, bytes]:
-        out, _ = await proc.communicate()
-        return proc.returncode, out
-
     try:
-        finished = await run_in_group(
+        finished = await output_of(
             argv,
             seconds,
-            output,
-            stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,
             env=_pip_env(),
@@ -161,8 +154,7 @@ async def _download(argv: Sequence[str], seconds: float) -> tuple[int | None, st
         return 127, f"{argv[0]}: {exc}"
     if finished is None:
         return None, f"timed out after {seconds:.0f} s: {' '.join(argv)}"
-    code, out = finished
-    return code, out.decode("utf-8", errors="replace")
+    return finished
 
 
 _UNREACHABLE = re.compile(

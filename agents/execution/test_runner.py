@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 from agents.edits.proposal import Proposal
 from agents.execution.project_env import ensure_project_env
@@ -98,21 +99,12 @@ async def run_repository_tests(
     proposal: Proposal,
     command: TestCommand,
     *,
-    limits: SandboxLimits = _DEFAULT_LIMITS,
-    setup: TestSetup = _NO_SETUP,
-    changed: Iterable[str] = (),
     baseline: Proposal | None = None,
+    **options: Any,
 ) -> ChangeReport:
-    """A repository's tests with the change and as the repository is (plus `baseline`)."""
-    return await run_tests(
-        root,
-        proposal,
-        command,
-        limits=limits,
-        setup=setup,
-        changed=changed,
-        before=Before(baseline),
-    )
+    """A repository's tests with the change and as the repository is (plus `baseline`);
+    `options` are `run_tests`'s."""
+    return await run_tests(root, proposal, command, before=Before(baseline), **options)
 
 
 async def run_project_tests(

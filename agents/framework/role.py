@@ -207,11 +207,12 @@ class Role:
     def announce(
         self,
         content: str,
-        cause_by: type[Action],
+        cause_by: type[Action] | None,
         payload: BaseModel | None = None,
         send_to: Iterable[type[Role]] = (),
     ) -> Message:
-        """Remember what this role says and tell the team."""
+        """Remember what this role says and tell the team; `cause_by` is None for what no action
+        of the role produced (a test run's result)."""
         message = Message(
             content=content,
             cause_by=cause_by,

@@ -25,13 +25,7 @@ class ReviewCode(Action):
     output = CodeReview
 
     async def review(self, ctx: ActionContext, job: CodeJob, code: str) -> CodeReview:
-        output = await self.ask(
-            ctx,
-            path=job.path,
-            task=job.task,
-            design=job.design,
-            interfaces=job.interfaces,
-            code=code,
-        )
+        seen = {name: getattr(job, name) for name in ("path", "task", "design", "interfaces")}
+        output = await self.ask(ctx, **seen, code=code)
         assert isinstance(output.payload, CodeReview)
         return output.payload

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Literal
 
 from pydantic import BaseModel, Field
@@ -34,18 +34,7 @@ class WriteCode(Action):
     template = "engineer/write_code.md"
 
     async def write(self, ctx: ActionContext, job: CodeJob) -> str:
-        output = await self.ask(
-            ctx,
-            path=job.path,
-            task=job.task,
-            design=job.design,
-            shared_knowledge=job.shared_knowledge,
-            interfaces=job.interfaces,
-            legacy_code=job.legacy_code,
-            current_code=job.current_code,
-            feedback=job.feedback,
-            feedback_kind=job.feedback_kind,
-        )
+        output = await self.ask(ctx, **asdict(job))
         return extract_code(output.content, job.path)
 
 

@@ -3,12 +3,24 @@ projects and for repositories that already keep sopls documents."""
 
 from __future__ import annotations
 
+from typing import Any, ClassVar
+
+from pydantic import BaseModel
+
 from agents.company.roles.company_role import CompanyRole
-from agents.framework.action import ActionOutput
+from agents.framework.action import Action, ActionOutput
 from agents.framework.documents import Document
 
 
 class DocumentRole(CompanyRole):
+    """`writes` is the role's one action, taken when `after` (the document before) is done."""
+
+    writes: ClassVar[type[Action]]
+    after: ClassVar[type[Action] | type[BaseModel]]
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(actions=[self.writes], watch=[self.after], **kwargs)
+
     def keep(self, output: ActionOutput) -> None:
         if not isinstance(output.payload, Document):
             return

@@ -38,8 +38,7 @@ _FILE_JOB = "engineer/file_job.md"  # the prompt pieces put together here
 
 class Engineer(CompanyRole):
     profile = "Engineer"
-    goal = prompts.macro("engineer/profile.md", "goal")
-    constraints = prompts.macro("engineer/profile.md", "constraints")
+    prompt_folder = "engineer"
 
     def __init__(
         self,
@@ -67,7 +66,7 @@ class Engineer(CompanyRole):
         self._review = ReviewCode()
         self._summarize = SummarizeCode()
 
-    def _plan(self) -> tuple[list[str], dict[str, str], dict[str, list[str]]]:
+    def _plan(self) -> _FilePlan:
         """Files in task order, what each holds, and what each uses.
 
         A path that would leave the project is refused here, once, with the reason; the other
@@ -92,18 +91,19 @@ class Engineer(CompanyRole):
                 path = safe_relative_path(analysis.path)
                 holds[path] = analysis.holds
                 uses[path] = [u for u in analysis.uses if u in order]
-        return order, holds, dependency_graph(order, uses)
+        return _FilePlan(order, holds, dependency_graph(order, uses))
 
     async def react(self) -> Message | None:
         if self.workspace.is_repository:
             return await self._react_in_repository()
         reports = [m.payload for m in self.news if isinstance(m.payload, BugReport)]
-        order, holds, graph = self._plan()
+        plan = self._plan()
+        order = plan.order
         pass_ = _Pass(order, {}, "")
         if reports:
             feedback = {fix.path: fix.debug_logs for r in reports for fix in r.fixes}
             pass_ = _Pass([p for p in order if p in feedback], feedback, "debug_logs")
-        summary = await self._summarize_rounds(order, holds, graph, pass_)
+        summary = await self._summarize_rounds(plan, pass_)
         written = [p for p in order if self.workspace.proposal.text_of(p) is not None]
         return self._announce(CodeChange(files=written, summary=summary, errors=self.file_errors))
 
@@ -139,11 +139,7 @@ class Engineer(CompanyRole):
         return self.announce(change.model_dump_json(indent=2), WriteCode, change)
 
     async def _write_files(
-        self,
-        pass_: _Pass,
-        holds: Mapping[str, str],
-        graph: Mapping[str, list[str]],
-        all_written: Callable[[], None],
+        self, pass_: _Pass, plan: _FilePlan, all_written: Callable[[], None]
     ) -> None:
         """Write the pass's targets concurrently, each after the targets it depends on.
 
@@ -151,7 +147,7 @@ class Engineer(CompanyRole):
         last reviews may still go on.
         """
         targets = pass_.targets
-        local = {p: [d for d in graph.get(p, []) if d in targets] for p in targets}
+        local = {p: [d for d in plan.graph.get(p, []) if d in targets] for p in targets}
         steps = FileSteps(self.context, self.name, "WriteCode", len(local), self.file_errors)
         written: set[str] = set()
 
@@ -165,9 +161,7 @@ class Engineer(CompanyRole):
                 ready()
                 mark(path)
 
-            step = self._produce(
-                path, holds, graph, pass_.feedback.get(path, ""), pass_.kind, write_done
-            )
+            step = self._produce(path, plan, pass_.feedback.get(path, ""), pass_.kind, write_done)
             try:
                 await steps.run(path, step, (NoCodeError,))
             finally:
@@ -178,8 +172,7 @@ class Engineer(CompanyRole):
     async def _produce(
         self,
         path: str,
-        holds: Mapping[str, str],
-        graph: Mapping[str, list[str]],
+        plan: _FilePlan,
         feedback: str,
         feedback_kind: FeedbackKind,
         ready: Callable[[], None],
@@ -190,10 +183,12 @@ class Engineer(CompanyRole):
         tasks = self.context.documents.require(TaskList)
         job = CodeJob(
             path=path,
-            task=holds[path] if path in holds else prompts.macro(_FILE_JOB, "unknown_task"),
+            task=plan.holds[path]
+            if path in plan.holds
+            else prompts.macro(_FILE_JOB, "unknown_task"),
             design=design.to_markdown(),
             shared_knowledge=tasks.shared_knowledge,
-            interfaces=self._interfaces(graph.get(path, [])),
+            interfaces=self._interfaces(plan.graph.get(path, [])),
             current_code=proposal.text_of(path) or "",
             feedback=feedback,
             feedback_kind=feedback_kind,
@@ -217,13 +212,7 @@ class Engineer(CompanyRole):
         proposal = self.workspace.proposal
         return interfaces((dependency, proposal.text_of(dependency)) for dependency in dependencies)
 
-    async def _summarize_rounds(
-        self,
-        order: list[str],
-        holds: Mapping[str, str],
-        graph: Mapping[str, list[str]],
-        first: _Pass,
-    ) -> str:
+    async def _summarize_rounds(self, plan: _FilePlan, first: _Pass) -> str:
         """Write, summarize; then rewrite files with TODOs, as many rounds as configured."""
         limit = self.max_auto_summarize_code
         rounds_left = (
@@ -231,24 +220,18 @@ class Engineer(CompanyRole):
         )
         pass_ = first
         while True:
-            summary = await self._write_and_summarize(order, holds, graph, pass_)
+            summary = await self._write_and_summarize(plan, pass_)
             todos: dict[str, str] = {}
-            written = self._files(order)
+            written = self._files(plan.order)
             for item in summary.todos:
                 if item.path in written:
                     todos[item.path] = "\n".join(filter(None, [todos.get(item.path), item.todo]))
             if not todos or rounds_left <= 0:
                 return summary.summary
             rounds_left -= 1
-            pass_ = _Pass([p for p in order if p in todos], todos, "summary_todos")
+            pass_ = _Pass([p for p in plan.order if p in todos], todos, "summary_todos")
 
-    async def _write_and_summarize(
-        self,
-        order: list[str],
-        holds: Mapping[str, str],
-        graph: Mapping[str, list[str]],
-        pass_: _Pass,
-    ) -> CodeSummary:
+    async def _write_and_summarize(self, plan: _FilePlan, pass_: _Pass) -> CodeSummary:
         """One pass of writing, and the summary of the files after it.
 
         The summary starts as soon as every file is written, alongside the last reviews; it is
@@ -257,19 +240,19 @@ class Engineer(CompanyRole):
         """
         design = self.context.documents.require(SystemDesign).to_markdown()
         all_written = asyncio.Event()
-        writing = asyncio.create_task(self._write_files(pass_, holds, graph, all_written.set))
+        writing = asyncio.create_task(self._write_files(pass_, plan, all_written.set))
         waiting = asyncio.create_task(all_written.wait())
         early: asyncio.Task[CodeSummary] | None = None
         snapshot: dict[str, str] = {}
         try:
             await asyncio.wait({writing, waiting}, return_when=asyncio.FIRST_COMPLETED)
             if all_written.is_set():
-                snapshot = self._files(order)
+                snapshot = self._files(plan.order)
                 early = asyncio.create_task(
                     self._summarize.summarize(self.action_context(), design, snapshot)
                 )
             await writing
-            files = self._files(order)
+            files = self._files(plan.order)
             if early is not None and files == snapshot:
                 return await early
         finally:
@@ -281,6 +264,15 @@ class Engineer(CompanyRole):
     def _files(self, order: Sequence[str]) -> dict[str, str]:
         """The proposed text of each file in `order` that has one."""
         return {p: t for p in order if (t := self.workspace.proposal.text_of(p)) is not None}
+
+
+@dataclass(frozen=True)
+class _FilePlan:
+    """The files in task order, what each holds, and the project files each one uses."""
+
+    order: list[str]
+    holds: Mapping[str, str]
+    graph: Mapping[str, list[str]]
 
 
 @dataclass(frozen=True)

@@ -42,8 +42,7 @@ Next = Literal["again", "last", "stop"] | BugReport
 
 class QaEngineer(CompanyRole):
     profile = "QA Engineer"
-    goal = "Prove with tests that the code does what the design says."
-    constraints = "Tests are deterministic and fast; blame the code only for real bugs."
+    prompt_folder = "qa"
 
     def __init__(
         self,
@@ -230,7 +229,7 @@ class QaEngineer(CompanyRole):
         self.context.test_report = report
         tests = report.to_json()
         self.context.emit(self.name, RUN_TESTS, "failed", detail=report.line(), tests=tests)
-        return self._say(report.summary())
+        return self.announce(report.summary(), None)
 
     def _bug_reports(self) -> list[BugFeedback]:
         return [m.payload for m in self.memory if isinstance(m.payload, BugFeedback)]
@@ -330,7 +329,7 @@ class QaEngineer(CompanyRole):
         content = report.model_dump_json(indent=2)
         if self.workspace.root is None:
             return self.announce(content, DebugError, payload=report, send_to=[Engineer])
-        return self._say(content, payload=report, send_to=(Engineer,))
+        return self.announce(content, None, payload=report, send_to=[Engineer])
 
     def _finish(self, report: ChangeReport | None) -> Message | None:
         """QA's last word on the tests; a new project keeps the report among its documents."""
@@ -339,26 +338,7 @@ class QaEngineer(CompanyRole):
         summary = report.summary()
         if report.before is None:
             self.context.proposal.put(REPORT_PATH, summary, role=self.name)
-        return self._say(summary)
-
-    def _say(
-        self,
-        content: str,
-        payload: BugReport | None = None,
-        send_to: tuple[type[Engineer], ...] = (),
-    ) -> Message:
-        """Tell the team what no action of QA's produced: a test run's result, or the fixes a
-        repository's own tests call for."""
-        message = Message(
-            content=content,
-            cause_by=None,
-            payload=payload,
-            sent_from=self.name,
-            send_to=frozenset(send_to),
-        )
-        self.memory.add(message)
-        self.publish(message)
-        return message
+        return self.announce(summary, None)
 
 
 def _weaker(containment: Containment | None) -> str:
