@@ -96,7 +96,8 @@ def test_prompt_renders_with_its_declared_variables(name: str) -> None:
         assert not _MARKUP.search(text)
         for variable, value in context.items():
             if isinstance(value, str) and value.startswith("<"):
-                assert value in text, f"{name} never shows {variable}"
+                listed = "".join(f"- {c}\n" for c in value) in text or "\n".join(value) in text
+                assert value in text or listed, f"{name} never shows {variable}"
 
 
 @pytest.mark.parametrize(("name", "macro"), MACROS)
