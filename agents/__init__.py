@@ -13,7 +13,6 @@ _WHERE = {
     "Action": "agents.framework.action",
     "ActionContext": "agents.framework.action",
     "ActionOutput": "agents.framework.action",
-    "UserRequirement": "agents.framework.action",
     "LLMSettings": "agents.config",
     "Settings": "agents.config",
     "load_settings": "agents.config",
@@ -31,6 +30,7 @@ _WHERE = {
     "LLM": "agents.llm.client",
     "Memory": "agents.framework.memory",
     "Message": "agents.framework.message",
+    "Requirement": "agents.framework.message",
     "ReactMode": "agents.framework.role",
     "Role": "agents.framework.role",
     "TaskFailedError": "agents.framework.role",
@@ -55,6 +55,7 @@ __all__ = [
     "Message",
     "OutputTruncatedError",
     "ReactMode",
+    "Requirement",
     "Role",
     "Settings",
     "SoplsError",
@@ -62,7 +63,6 @@ __all__ = [
     "TaskFailedError",
     "Team",
     "TeamOutcome",
-    "UserRequirement",
     "load_settings",
     "write_default_config",
 ]
@@ -87,11 +87,11 @@ if TYPE_CHECKING:
         SoplsError,
         StructuredOutputError,
     )
-    from agents.framework.action import Action, ActionContext, ActionOutput, UserRequirement
+    from agents.framework.action import Action, ActionContext, ActionOutput
     from agents.framework.context import Context
     from agents.framework.environment import Environment
     from agents.framework.memory import Memory
-    from agents.framework.message import Message
+    from agents.framework.message import Message, Requirement
     from agents.framework.role import ReactMode, Role, TaskFailedError
     from agents.framework.team import Team, TeamOutcome
     from agents.llm.budget import CostManager

@@ -33,15 +33,19 @@ class RepositoryChange:
         self.legacy_budget = legacy_budget
         self.file_errors: dict[str, str] = {}
 
-    async def legacy_code(self, requirement: str, focus: list[str]) -> str:
-        return await self.workspace.legacy_code(requirement, focus, self.legacy_budget)
+    async def legacy_code(self, focus: list[str]) -> str:
+        """The repository map ranked for the requirement, around the `focus` files."""
+        return await self.workspace.legacy_code(self.context.requirement, focus, self.legacy_budget)
 
-    async def apply(self, ctx: ActionContext, requirement: str, feedback: str) -> list[str]:
-        """Plan, then change every planned file; returns the files the proposal now changes."""
+    async def apply(self, ctx: ActionContext, design: str, feedback: str) -> list[str]:
+        """Plan, then change every planned file; returns the files the proposal now changes.
+
+        The requirement is the context's; `design` is a feature's design and task list ("" for
+        a bug), `feedback` what the user or QA said is failing."""
         plan = await PlanChange().plan(
             ctx,
-            requirement=requirement,
-            legacy_code=await self.legacy_code(requirement, []),
+            design=design,
+            legacy_code=await self.legacy_code([]),
             bug_feedback=feedback,
         )
         planned = self._checked(plan)
@@ -49,7 +53,7 @@ class RepositoryChange:
         steps = FileSteps(self.context, self.role, "EditCode", len(planned), self.file_errors)
 
         async def one(path: str, ready: Callable[[], None]) -> None:
-            step = self._change(ctx, planned[path], requirement, feedback)
+            step = self._change(ctx, planned[path], design, feedback)
             await steps.run(path, step, (EditFormatError, SoplsError))
             ready()
 
@@ -70,17 +74,17 @@ class RepositoryChange:
         return planned
 
     async def _change(
-        self, ctx: ActionContext, item: PlannedFile, requirement: str, feedback: str
+        self, ctx: ActionContext, item: PlannedFile, design: str, feedback: str
     ) -> None:
         workspace = self.workspace
         on_disk = workspace.on_disk(item.path)
         current = workspace.read(item.path)
-        legacy = await self.legacy_code(requirement, [item.path] if on_disk is not None else [])
+        legacy = await self.legacy_code([item.path] if on_disk is not None else [])
         if current is None:
             job = CodeJob(
                 path=item.path,
                 task=item.what,
-                design=requirement,
+                design="\n\n".join(filter(None, [ctx.requirement, design])),
                 shared_knowledge="",
                 interfaces="",
                 legacy_code=legacy,
@@ -94,7 +98,7 @@ class RepositoryChange:
             path=item.path,
             current=current,
             what=item.what,
-            requirement=requirement,
+            design=design,
             legacy_code=legacy,
             bug_feedback=feedback,
         )

@@ -47,15 +47,16 @@ def build_team(options: RunOptions, context: Context) -> Team:
 
 def hand_over(team: Team, options: RunOptions) -> None:
     """A project or a feature starts with the requirement; a bug goes straight to the Engineer;
-    a re-test of one file goes to QA as if the Engineer had just written it."""
+    a re-test of one file goes to QA as if the Engineer had just written it. Every role reads
+    the requirement from the context, whichever role gets the work first."""
+    team.context.requirement = options.idea
     if options.mode == "reqa" and options.reqa_file is not None:
         change = CodeChange(files=[options.reqa_file])
         team.env.publish(
             Message(content=options.idea, payload=change, cause_by=WriteCode, sent_from="User")
         )
-        return
-    if options.mode != "bug":
+    elif options.mode == "bug":
+        bug = BugFeedback(description=options.idea, test_output=options.test_output)
+        team.env.publish(Message(content=options.idea, payload=bug, sent_from="User"))
+    else:
         team.run_project(options.idea)
-        return
-    bug = BugFeedback(description=options.idea, test_output=options.test_output)
-    team.env.publish(Message(content=options.idea, payload=bug, sent_from="User"))

@@ -19,8 +19,8 @@ if TYPE_CHECKING:
 class ActionContext:
     """What an action gets to work with: the role's model, the role's view, and its task.
 
-    The role's memory arrives as prompt text (`history`) and the latest requirement, so an
-    action never needs the messages themselves.
+    The role's memory arrives as prompt text (`history`) and the team's requirement as given,
+    so an action never needs the messages themselves.
     """
 
     llm: LLM
@@ -79,12 +79,3 @@ class Action:
             prompt, ctx.system_prompt, schema=self.output, role=ctx.role_name, action=self.name
         )
         return ActionOutput(content=document.model_dump_json(indent=2), payload=document)
-
-
-class UserRequirement(Action):
-    """The cause of what the user says; roles watch it to pick up a new requirement."""
-
-    description = "A requirement from the user."
-
-    async def run(self, ctx: ActionContext) -> ActionOutput:
-        raise TypeError("UserRequirement marks messages from the user; it is not run by a role")

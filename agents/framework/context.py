@@ -32,6 +32,7 @@ class QaReport(Protocol):
 class Context:
     settings: Settings = field(default_factory=load_settings)
     cost: CostManager = field(default_factory=CostManager)
+    requirement: str = ""  # what the user asked for, set once when the team gets its work
     legacy_code: str = ""  # the existing code's map for the requirement, when there is some
     raw_output_dir: Path | None = None
     documents: DocumentStore = field(default_factory=DocumentStore)

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from pydantic import BaseModel
 
-from agents.framework.action import Action, UserRequirement
+from agents.framework.action import Action
 
 
 class Requirement(BaseModel):
@@ -23,12 +23,11 @@ class Message:
     """One utterance; `payload` holds the structured document (a PRD, a design ...) if any.
 
     `send_to` lists role classes; empty means everyone who watches `cause_by` or the payload's
-    type. `cause_by` is None for what a role says without an action behind it (a test run's
-    result).
+    type. `cause_by` is None for what no action produced: the user's word, a test run's result.
     """
 
     content: str
-    cause_by: type[Action] | None = UserRequirement
+    cause_by: type[Action] | None = None
     payload: BaseModel | None = None
     sent_from: str = ""
     send_to: frozenset[type] = frozenset()
@@ -41,15 +40,3 @@ def format_history(messages: Iterable[Message]) -> str:
         f"### {m.sent_from or 'User'}{f' ({m.cause_by.name})' if m.cause_by else ''}\n{m.content}"
         for m in messages
     )
-
-
-def latest_requirement(messages: Iterable[Message]) -> str:
-    """The text of the last requirement among `messages`; "" when none was given. A message the
-    user published by hand, with no payload, counts by its cause."""
-    text = ""
-    for message in messages:
-        if isinstance(message.payload, Requirement):
-            text = message.payload.text
-        elif message.payload is None and message.cause_by is UserRequirement:
-            text = message.content
-    return text

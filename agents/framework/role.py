@@ -20,7 +20,7 @@ from agents.errors import SoplsError
 from agents.framework.action import Action, ActionContext, ActionOutput
 from agents.framework.context import Context
 from agents.framework.memory import Memory
-from agents.framework.message import Message, format_history, latest_requirement
+from agents.framework.message import Message, format_history
 from agents.llm.client import LLM
 
 logger = logging.getLogger("sopls.role")
@@ -196,7 +196,7 @@ class Role:
             system_prompt=self.system_prompt,
             history=format_history(self.memory.recent()),
             documents=self.context.documents,
-            requirement=latest_requirement(self.memory),
+            requirement=self.context.requirement,
             instruction=instruction,
             legacy_code=self.context.legacy_code,
         )

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from typing import Literal
 
 from agents.errors import BudgetExceededError
-from agents.framework.action import UserRequirement
 from agents.framework.context import Context
 from agents.framework.environment import Environment
 from agents.framework.message import Message, Requirement
@@ -64,13 +63,14 @@ class Team:
         self.context.cost.investment = investment
 
     def run_project(self, idea: str, send_to: Iterable[type[Role]] = ()) -> None:
-        """Hand the team a requirement; roles watching UserRequirement pick it up."""
+        """Hand the team a requirement; roles watching the Requirement payload pick it up, and
+        every role's actions read it from the context."""
         if not idea.strip():
             raise ValueError("the idea is empty: say what to build")
+        self.context.requirement = idea
         self.env.publish(
             Message(
                 content=idea,
-                cause_by=UserRequirement,
                 payload=Requirement(text=idea),
                 sent_from="User",
                 send_to=frozenset(send_to),

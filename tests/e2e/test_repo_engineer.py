@@ -7,6 +7,7 @@ asserted about prompts is what a model would actually receive.
 from __future__ import annotations
 
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -62,6 +63,7 @@ def ctx(llm_settings: LLMSettings) -> ActionContext:
         system_prompt="You are an Engineer.",
         history="",
         documents=DocumentStore(),
+        requirement=REQUIREMENT,
     )
 
 
@@ -75,7 +77,7 @@ async def edit(ctx: ActionContext, legacy_code: str = LEGACY) -> EditOutcome:
         path=PATH,
         current=CURRENT,
         what=WHAT,
-        requirement=REQUIREMENT,
+        design="",
         legacy_code=legacy_code,
     )
 
@@ -100,7 +102,8 @@ async def test_a_plan_is_parsed(endpoint: ScriptedEndpoint, ctx: ActionContext) 
         }
     )
 
-    plan = await PlanChange().plan(ctx, requirement="Shout greetings.", legacy_code=LEGACY)
+    shout = replace(ctx, requirement="Shout greetings.")
+    plan = await PlanChange().plan(shout, design="", legacy_code=LEGACY)
 
     assert [(f.path, f.change) for f in plan.files] == [
         (PATH, "modify"),
@@ -244,6 +247,7 @@ async def test_legacy_code_from_a_repository_index(
         current=CURRENT,
         what=WHAT,
         requirement=REQUIREMENT,
+        design="",
         legacy_code="",
         bug_feedback="",
         edit_format=prompts.render("engineer/edit_format.md", path=PATH),

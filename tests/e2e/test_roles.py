@@ -11,11 +11,11 @@ from agents import (
     LLMSettings,
     Message,
     ReactMode,
+    Requirement,
     Role,
     Settings,
     TaskFailedError,
     Team,
-    UserRequirement,
 )
 
 
@@ -31,7 +31,7 @@ class Writer(Role):
     profile = "Writer"
 
     def __init__(self, **kwargs: object) -> None:
-        super().__init__(actions=[WriteIdea], watch=[UserRequirement], **kwargs)
+        super().__init__(actions=[WriteIdea], watch=[Requirement], **kwargs)
 
 
 class Critic(Role):
@@ -90,7 +90,7 @@ async def test_two_roles_exchange_messages_through_watch(
     assert outcome.status == "completed"
     said = [(m.sent_from, m.cause_by, m.content) for m in outcome.messages]
     assert said == [
-        ("User", UserRequirement, "Something fun for pets"),
+        ("User", None, "Something fun for pets"),
         ("Writer", WriteIdea, "A to-do list for cats."),
         ("Critic", CritiqueIdea, "Cats cannot type."),
     ]
@@ -173,7 +173,7 @@ async def test_by_order_runs_every_action_in_order_on_growing_memory(
     assert "DRAFT-1" in endpoint.chat_requests[2].body["messages"][-1]["content"]
     assert last is not None
     assert last.content == "SUMMARY-1"
-    assert [m.cause_by for m in role.memory] == [UserRequirement, Search, Draft, Summarize]
+    assert [m.cause_by for m in role.memory] == [None, Search, Draft, Summarize]
 
 
 async def test_a_role_without_news_does_nothing(

@@ -74,7 +74,7 @@ class EditCode(Action):
         path: str,
         current: str,
         what: str,
-        requirement: str,
+        design: str,
         legacy_code: str,
         bug_feedback: str = "",
     ) -> EditOutcome:
@@ -88,7 +88,8 @@ class EditCode(Action):
             path=path,
             current=current,
             what=what,
-            requirement=requirement,
+            requirement=ctx.requirement,
+            design=design,
             legacy_code=legacy_code,
             bug_feedback=bug_feedback,
             edit_format=edit_format,

@@ -39,12 +39,17 @@ class PlanChange(Action):
         self,
         ctx: ActionContext,
         *,
-        requirement: str,
+        design: str,
         legacy_code: str,
         bug_feedback: str = "",
     ) -> ChangePlan:
-        """Ask for the plan; the answer is validated against `ChangePlan`."""
+        """Ask for the plan of the context's requirement; the answer is validated against
+        `ChangePlan`."""
         answer = await self.ask(
-            ctx, requirement=requirement, legacy_code=legacy_code, bug_feedback=bug_feedback
+            ctx,
+            requirement=ctx.requirement,
+            design=design,
+            legacy_code=legacy_code,
+            bug_feedback=bug_feedback,
         )
         return cast(ChangePlan, answer.payload)

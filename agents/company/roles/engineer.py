@@ -21,7 +21,7 @@ from agents.company.actions.report_bug import BugFeedback
 from agents.company.actions.review_code import ReviewCode
 from agents.company.actions.summarize_code import CodeSummary, SummarizeCode
 from agents.company.actions.write_code import CodeChange, CodeJob, FeedbackKind, WriteCode
-from agents.company.documents import PRD, SystemDesign, TaskList
+from agents.company.documents import SystemDesign, TaskList
 from agents.company.repository_change import LEGACY_CODE_BUDGET, RepositoryChange
 from agents.company.roles.company_role import CompanyRole
 from agents.edits.code_blocks import NoCodeError
@@ -56,7 +56,6 @@ class Engineer(CompanyRole):
             **kwargs,
         )
         self.legacy_budget = legacy_budget
-        self._requirement = ""
         self.code_review = code_review
         self.code_review_k = code_review_k
         self.max_auto_summarize_code = max_auto_summarize_code
@@ -113,23 +112,22 @@ class Engineer(CompanyRole):
         feedback = ""
         for message in self.news:
             if isinstance(message.payload, BugFeedback):
-                self._requirement = message.payload.description
                 feedback = message.payload.test_output
             elif isinstance(message.payload, BugReport):
                 feedback = "\n\n".join(f.debug_logs for f in message.payload.fixes)
-            elif isinstance(message.payload, TaskList):
-                self._requirement = self._feature()
         change = RepositoryChange(self.context, self.name, self.legacy_budget)
-        files = await change.apply(self.action_context(), self._requirement, feedback)
+        files = await change.apply(self.action_context(), self._design(), feedback)
         self.file_errors = change.file_errors
         return self._announce(CodeChange(files=files, summary="", errors=self.file_errors))
 
-    def _feature(self) -> str:
-        """A feature, as the documents describe it, for the change plan."""
+    def _design(self) -> str:
+        """For a feature, the design and task list this Engineer was given; "" for a bug (the
+        documents a repository keeps from earlier features are not this change's)."""
+        if not any(isinstance(m.payload, TaskList) for m in self.memory):
+            return ""
         documents = self.context.documents
         return "\n\n".join(
             [
-                documents.require(PRD).original_requirement,
                 documents.require(SystemDesign).to_markdown(),
                 documents.require(TaskList).to_markdown(),
             ]
