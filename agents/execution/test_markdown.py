@@ -70,15 +70,15 @@ def _new_project_markdown(report: ChangeReport) -> str:
         result = "stopped at the time limit"
     else:
         result = "passed" if after.passed else f"failed (exit code {after.exit_code})"
-    output = after.output
-    if after.timed_out and after.time_limit is not None:
-        output += f"\n[stopped: the tests ran longer than {after.time_limit:g}s]"
+    limit = after.time_limit
+    stopped_after = f"{limit:g}" if after.timed_out and limit is not None else None
     return prompts.render(
         "qa/test_report.md",
         result=result,
         sandbox=after.containment,
         notes=list(after.sandbox_notes),
-        output=output.strip(),
+        output=after.output.strip(),
+        stopped_after=stopped_after,
     )
 
 

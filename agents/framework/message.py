@@ -4,7 +4,6 @@ of what they carry."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from pydantic import BaseModel
@@ -32,11 +31,3 @@ class Message:
     sent_from: str = ""
     send_to: frozenset[type] = frozenset()
     id: str = field(default_factory=lambda: uuid.uuid4().hex)
-
-
-def format_history(messages: Iterable[Message]) -> str:
-    """Messages as prompt text: who said it, through which action if any, and what."""
-    return "\n\n".join(
-        f"### {m.sent_from or 'User'}{f' ({m.cause_by.name})' if m.cause_by else ''}\n{m.content}"
-        for m in messages
-    )

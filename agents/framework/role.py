@@ -20,7 +20,7 @@ from agents.errors import SoplsError
 from agents.framework.action import Action, ActionContext, ActionOutput
 from agents.framework.context import Context
 from agents.framework.memory import Memory
-from agents.framework.message import Message, format_history
+from agents.framework.message import Message
 from agents.llm.client import LLM
 
 logger = logging.getLogger("sopls.role")
@@ -189,12 +189,20 @@ class Role:
         self.context.emit(self.name, action.name, "finished")
         return message
 
+    def history(self) -> str:
+        """The role's recent memory as prompt text."""
+        messages = [
+            (m.sent_from, m.cause_by.name if m.cause_by else None, m.content)
+            for m in self.memory.recent()
+        ]
+        return prompts.render("role/history.md", messages=messages).rstrip() if messages else ""
+
     def action_context(self, instruction: str = "") -> ActionContext:
         return ActionContext(
             llm=self.llm,
             role_name=self.name,
             system_prompt=self.system_prompt,
-            history=format_history(self.memory.recent()),
+            history=self.history(),
             documents=self.context.documents,
             requirement=self.context.requirement,
             instruction=instruction,
@@ -260,7 +268,7 @@ class Role:
         prompt = prompts.render(
             "role/react.md",
             actions=[(a.name, a.description) for a in self.actions],
-            history=format_history(self.memory.recent()),
+            history=self.history(),
             taken=taken,
             done=DONE,
         )
@@ -281,7 +289,7 @@ class Role:
         prompt = prompts.render(
             "role/plan.md",
             actions=[(a.name, a.description) for a in self.actions],
-            history=format_history(self.memory.recent()),
+            history=self.history(),
             finished=[(f.task.action, f.task.instruction) for f in self.finished_tasks],
             failed_action=failed.action if failed else "",
             failed_instruction=failed.instruction if failed else "",

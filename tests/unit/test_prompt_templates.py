@@ -54,6 +54,9 @@ def _sample(name: str, filled: bool) -> Any:
     if name == "failures":
         blocks = [("a.py", "x = 1\n", "x = 2\n", "<reason 1>"), (None, "y\n", "", "<reason 2>")]
         return blocks * filled
+    if name == "messages":
+        said = [("", None, "<requirement>"), ("Alice", "WritePRD", "<prd>"), ("Bob", None, "<run>")]
+        return said * filled
     return f"<{name}>" if filled else ""
 
 

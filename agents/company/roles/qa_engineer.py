@@ -12,6 +12,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any, Literal
 
+import prompts
 from agents.company.actions.debug_error import BugReport, DebugError, FileFix
 from agents.company.actions.report_bug import BugFeedback
 from agents.company.actions.write_code import CodeChange, WriteCode
@@ -35,6 +36,7 @@ from repo_index.outline import outline
 REPORT_PATH = TEST_REPORT_PATH
 # The step progress events name a test run by, as users see it: `✓ QaEngineer · RunTests`.
 RUN_TESTS = "RunTests"
+_REGRESSION_FEEDBACK = "qa/regression_feedback.md"
 
 # What one round's report leads to: another round, one last round, the end, or a bug report.
 Next = Literal["again", "last", "stop"] | BugReport
@@ -260,13 +262,10 @@ class QaEngineer(CompanyRole):
         """Why the regression test cannot stay as it is, or "" when it shows the bug."""
         path = self._regression
         if path in report.after.failed_tests:
-            return f"`{path}` cannot be collected with the fix: fix its imports or syntax.\n\n"
+            return prompts.macro(_REGRESSION_FEEDBACK, "not_collected", path=path) + "\n\n"
         failing = report.already_failing
         if path not in failing and not any(test.startswith(f"{path}::") for test in failing):
-            return (
-                f"`{path}` passes on the code as it is, so it does not show the reported bug: "
-                "assert what the report expects.\n\n"
-            )
+            return prompts.macro(_REGRESSION_FEEDBACK, "passes_already", path=path) + "\n\n"
         return ""
 
     async def _write_regression_test(self, root: Path, change: CodeChange, feedback: str) -> None:
