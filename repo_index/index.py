@@ -23,7 +23,6 @@ from repo_index.cache import TagCache, content_digest
 from repo_index.files import SourceFile, discover, read_source
 from repo_index.mentions import identifiers_in
 from repo_index.model import Definition, FileTags
-from repo_index.outline import interfaces as outline_interfaces
 from repo_index.ranking import rank
 from repo_index.render import render_map
 from repo_index.tags import extract_tags
@@ -185,10 +184,6 @@ class RepoIndex:
             return file.read_text(encoding="utf-8", errors="replace")
         except OSError:
             return None
-
-    def interfaces(self, paths: Iterable[str]) -> str:
-        """The outline of each file: what another file's author needs in order to use it."""
-        return outline_interfaces((path, self.text(path)) for path in paths)
 
     def context(self, requirement: str = "", focus: Sequence[str] = (), budget: int = 1024) -> str:
         """The ranked map of the workspace for a requirement, within `budget` tokens."""

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from repo_index.index import RepoIndex
+from repo_index.outline import interfaces
 from repo_index.tokens import estimate_tokens
 
 BOARD = '''"""The game board."""
@@ -97,7 +98,7 @@ def test_definitions_and_ignored_files(repo: Path) -> None:
 
 
 def test_interfaces_show_signatures_without_bodies(repo: Path) -> None:
-    text = RepoIndex(repo).interfaces(["pkg/board.py"])
+    text = interfaces([("pkg/board.py", RepoIndex(repo).text("pkg/board.py"))])
     assert "class Board:" in text
     assert "def place(self, x: int, y: int) -> bool:" in text
     assert "def empty_board(size: int = 3) -> Board:" in text
