@@ -30,8 +30,9 @@ def offline_env() -> dict[str, str]:
     return env | {"SOPLS_LLM__TEMPERATURE": "0"}
 
 
-def model_servers() -> dict[int, int]:
-    """Running llama.cpp server processes (zombies excluded): pid → parent pid."""
+def model_servers(under: Path) -> dict[int, int]:
+    """Running llama.cpp server processes started in `under` (zombies excluded): pid → parent
+    pid. A server inherits sopls's working folder, so another test run's servers are not seen."""
     found: dict[int, int] = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -39,9 +40,10 @@ def model_servers() -> dict[int, int]:
         try:
             command = (entry / "cmdline").read_bytes().split(b"\0")
             state = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            cwd = (entry / "cwd").resolve()
         except OSError:
             continue
-        if b"llama_cpp.server" in command and state[0] != "Z":
+        if b"llama_cpp.server" in command and state[0] != "Z" and cwd.is_relative_to(under):
             found[int(entry.name)] = int(state[1])
     return found
 
@@ -55,7 +57,6 @@ def wait_for(condition, timeout: float, what: str) -> None:
 
 
 def test_startup_runs_the_sop_on_the_bundled_model(tmp_path: Path) -> None:
-    before = set(model_servers())
     work, project = tmp_path / "work", tmp_path / "proj"
     work.mkdir()
 
@@ -91,7 +92,7 @@ def test_startup_runs_the_sop_on_the_bundled_model(tmp_path: Path) -> None:
         assert done.returncode == (1 if "✗ " in done.stderr else 0)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["home", "proj", "work"]
     assert list(work.iterdir()) == []
-    assert set(model_servers()) <= before
+    assert model_servers(tmp_path) == {}
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGKILL])
@@ -104,18 +105,18 @@ def test_killing_sopls_leaves_no_model_server(tmp_path: Path, sig: signal.Signal
         stderr=subprocess.DEVNULL,
     )
     try:
-        wait_for(lambda: cli.pid in model_servers().values(), 60, "no model server started")
-        (child,) = [pid for pid, parent in model_servers().items() if parent == cli.pid]
+        wait_for(lambda: cli.pid in model_servers(tmp_path).values(), 60, "no model server started")
+        (child,) = [pid for pid, parent in model_servers(tmp_path).items() if parent == cli.pid]
         cli.send_signal(sig)
         cli.wait(timeout=30)
-        wait_for(lambda: child not in model_servers(), 15, f"model server {child} still runs")
+        running = f"model server {child} still runs"
+        wait_for(lambda: child not in model_servers(tmp_path), 15, running)
     finally:
         cli.kill()
         cli.wait()
 
 
 async def test_the_language_server_falls_back_to_the_bundled_model(tmp_path: Path) -> None:
-    before = set(model_servers())
     async with editor_session(tmp_path, env={"SOPLS_LLM__TEMPERATURE": "0"}) as client:
         result = await execute(
             client,
@@ -131,4 +132,4 @@ async def test_the_language_server_falls_back_to_the_bundled_model(tmp_path: Pat
         warnings = [m.message for m in client.messages if m.type == types.MessageType.Warning]
         assert any("small offline model" in m for m in warnings)
         assert result["cost"]["calls"] >= 1
-    wait_for(lambda: set(model_servers()) <= before, 15, "a model server outlived sopls serve")
+    wait_for(lambda: model_servers(tmp_path) == {}, 15, "a model server outlived sopls serve")
