@@ -42,6 +42,10 @@ class CommandArguments(BaseModel):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
 
 
+# How the editor wants the result, not how the run goes.
+_NOT_RUN_OPTIONS = {"target_uri", "apply", "show_failure"}
+
+
 class RunArguments(CommandArguments):
     investment: float | None = Field(None, ge=0, allow_inf_nan=False)
     n_round: int | None = Field(None, ge=1)
@@ -53,10 +57,12 @@ class RunArguments(CommandArguments):
     project_name: str | None = None
     target_uri: str | None = None
     apply: ApplyMode = "confirm"
+    # An editor that shows a failed run's result itself (with its own actions) turns this off.
+    show_failure: bool = True
 
     def run_options(self) -> dict[str, Any]:
         """The options the user set, for `RunOptions` (whose defaults fill the rest)."""
-        return self.model_dump(exclude_none=True, exclude={"target_uri", "apply"})
+        return self.model_dump(exclude_none=True, exclude=_NOT_RUN_OPTIONS)
 
 
 class GenerateProjectArguments(RunArguments):
@@ -67,9 +73,8 @@ class RepositoryArguments(RunArguments):
     """A change to the workspace's own repository, tested by QA unless told otherwise."""
 
     def repository_options(self, idea: str, mode: str, **extra: str) -> dict[str, Any]:
-        options = self.model_dump(exclude_none=True, include=set(RunArguments.model_fields))
-        options.pop("target_uri", None)
-        options.pop("apply", None)
+        fields = set(RunArguments.model_fields) - _NOT_RUN_OPTIONS
+        options = self.model_dump(exclude_none=True, include=fields)
         return {"run_tests": True, **options, "idea": idea, "mode": mode, **extra}
 
 
@@ -92,6 +97,7 @@ class ResumeRunArguments(CommandArguments):
     run_id: RunId
     investment: float | None = Field(None, ge=0, allow_inf_nan=False)
     apply: ApplyMode = "confirm"
+    show_failure: bool = True
 
 
 class ApplyRunArguments(CommandArguments):

@@ -69,7 +69,7 @@ async def configuration_changed(
 async def generate_project(server: SoplsLanguageServer, *arguments: Any) -> dict[str, Any]:
     args = parse_arguments(GenerateProjectArguments, arguments)
     folder, record = new_run(server, args.run_options(), args.target_uri)
-    return await server.run(folder, record, args.apply)
+    return await server.run(folder, record, args.apply, show_failure=args.show_failure)
 
 
 @SERVER.command(REQUEST_FEATURE)
@@ -85,7 +85,7 @@ async def fix_bug(server: SoplsLanguageServer, *arguments: Any) -> dict[str, Any
 async def _change_workspace(server: SoplsLanguageServer, args: RunArguments) -> dict[str, Any]:
     """A run on the workspace's own repository, proposed as edits of its files."""
     folder, record = new_run(server, args.run_options(), server.workspace_root.as_uri())
-    return await server.run(folder, record, args.apply)
+    return await server.run(folder, record, args.apply, show_failure=args.show_failure)
 
 
 @SERVER.command(RESUME_RUN)
@@ -101,7 +101,7 @@ async def resume_run(server: SoplsLanguageServer, *arguments: Any) -> dict[str, 
     except ValidationError as exc:
         raise JsonRpcInvalidParams(f"invalid arguments: {describe(exc, to_camel)}") from None
     server.runs.project_root(folder, record)  # refused before any call is paid for
-    return await server.run(folder, record, args.apply)
+    return await server.run(folder, record, args.apply, show_failure=args.show_failure)
 
 
 @SERVER.command(APPLY_RUN)

@@ -32,7 +32,7 @@ from agents.runs.run import execute
 from agents.runs.run_registry import RunRegistry, runs_folder
 from agents.runs.run_state import RunFolder, RunOptions, RunRecord
 from server.arguments import ApplyMode, describe
-from server.progress import RunProgress
+from server.progress import RunProgress, ending_line, usd
 from server.protocol import SoplsProtocol
 from server.runs import RunManager, UnreadableRunError, run_project_root
 from server.settings import client_overrides, resolve
@@ -142,7 +142,9 @@ class SoplsLanguageServer(LanguageServer):
             return None
         return token
 
-    async def run(self, folder: RunFolder, record: RunRecord, apply: ApplyMode) -> dict[str, Any]:
+    async def run(
+        self, folder: RunFolder, record: RunRecord, apply: ApplyMode, *, show_failure: bool
+    ) -> dict[str, Any]:
         """Run (or resume) to the end, reporting progress; then propose the edit."""
         self._tell_if_offline()
         progress = RunProgress(self, record.id, await self.progress_token())
@@ -175,16 +177,14 @@ class SoplsLanguageServer(LanguageServer):
         applied = False
         if root is not None and record.status == "completed" and apply != "none":
             applied = await self.apply(proposal, root, confirm=apply == "confirm", label=record.id)
-        if record.status == "failed" and record.error is not None:
-            where = "/".join(p for p in (record.error.role, record.error.action) if p)
+        if record.status == "failed" and record.error is not None and show_failure:
             self.window_show_message(
                 types.ShowMessageParams(
                     type=types.MessageType.Error,
-                    message=f"sopls run {record.id} failed{f' in {where}' if where else ''}: "
-                    f"{record.error.message}",
+                    message=f"sopls: {ending_line(record)}",
                 )
             )
-        progress.end(f"{record.status} · ${record.cost.usd:.4f}")
+        progress.end(f"{record.status} · {usd(record.cost.usd)}")
         return run_result(record, proposal, root, applied)
 
     async def apply(

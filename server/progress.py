@@ -10,6 +10,7 @@ from pygls.lsp.server import LanguageServer
 
 from agents.framework.events import RunEvent
 from agents.llm.budget import CallRecord
+from agents.runs.run_state import RunError, RunRecord
 
 RUN_EVENT = "sopls/runEvent"
 
@@ -21,6 +22,25 @@ STAGES: dict[str, tuple[int, int]] = {
     "Engineer": (40, 85),
     "QaEngineer": (85, 99),
 }
+
+
+def usd(amount: float) -> str:
+    """Money for people: `$3.00`, to the cent; an amount below a dollar that is not whole cents
+    keeps four places (`$0.0123`), since a cheap model's runs cost fractions of a cent."""
+    cents = amount * 100
+    if amount >= 1 or abs(cents - round(cents)) < 1e-9:
+        return f"${amount:.2f}"
+    return f"${amount:.4f}"
+
+
+def ending_line(record: RunRecord) -> str:
+    """One sentence for a run that did not complete: how it ended, in which role and step, and
+    why, e.g. "run … failed in ProjectManager/WriteTasks: the model's task list did not …"."""
+    error = record.error or RunError(message="no reason was recorded")
+    where = "/".join(part for part in (error.role, error.action) if part)
+    status = record.status.replace("_", " ")
+    reason = error.message.rstrip(".")
+    return f"run {record.id} {status}{f' in {where}' if where else ''}: {reason}."
 
 
 def describe(event: RunEvent) -> str:
@@ -74,7 +94,7 @@ class RunProgress:
         self.server.work_done_progress.report(
             self.token,
             types.WorkDoneProgressReport(
-                message=f"{describe(event)} · ${event.cost_usd:.4f}",
+                message=f"{describe(event)} · {usd(event.cost_usd)}",
                 percentage=self._percentage,
                 cancellable=True,
             ),

@@ -34,6 +34,7 @@ from agents.runs.run_lock import RunLock, claim_folder
 from agents.runs.run_state import RunCompletedError, RunFolder, RunOptions, RunRecord, new_run_id
 from server.arguments import describe
 from server.disk_writer import WriteResult, write_project
+from server.progress import ending_line
 
 
 class CliError(Exception):
@@ -290,10 +291,9 @@ def _report(
         )
         return 1
     if record.status != "completed":
-        error = record.error
-        where = "/".join(p for p in (error.role, error.action) if p) if error else ""
-        reason = error.message if error else record.status
-        err.print(f"[red]{record.status}[/red]{f' in {where}' if where else ''}: {escape(reason)}")
+        err.print(f"[red]✗[/red] {escape(ending_line(record))}")
+        if record.error is not None and record.error.answer is not None:
+            err.print(f"The model's answer is saved at {escape(record.error.answer)}")
         hint = elsewhere if movable and record.target is None else ""
         err.print(f"The run's state is kept; resume with: {resume}{hint}")
         return 1

@@ -264,10 +264,18 @@ class StructuredAsk:
                     {"role": "user", "content": fix_request(schema, exc)},
                 ]
         saved = self._save_raw(answers, schema, role, action)
+        logger.warning(
+            "%s: model %r gave no valid %s in %d attempts; the last error: %s; its answers: %s",
+            caller(role, action),
+            self.settings.model,
+            schema.__name__,
+            len(answers),
+            error,
+            saved,
+        )
         raise StructuredOutputError(
-            f"{caller(role, action)}: model {self.settings.model!r} did not give a valid "
-            f"{schema.__name__} after {len(answers)} attempts. Last error: {error}. "
-            f"The raw output is saved at {saved}.",
+            f"the model's {_spoken(schema.__name__)} did not match the expected shape "
+            f"after {len(answers)} tries",
             raw_output_path=saved,
         )
 
@@ -282,3 +290,8 @@ class StructuredAsk:
         text = "".join(f"===== attempt {i} =====\n{a}\n" for i, a in enumerate(answers, 1))
         path.write_text(redact(text, shapes=False), encoding="utf-8")
         return path
+
+
+def _spoken(name: str) -> str:
+    """A schema's name as words: `TaskList` → "task list"; an acronym stays (`PRD`)."""
+    return re.sub(r"(?<=[a-z])(?=[A-Z])", " ", name).lower() if not name.isupper() else name

@@ -26,7 +26,7 @@ from agents.company.workspace import RepositoryIndex, Workspace
 from agents.config import Settings
 from agents.edits.atomic_write import write_atomic
 from agents.edits.proposal import Proposal
-from agents.errors import SoplsError, redact
+from agents.errors import SoplsError, StructuredOutputError, redact
 from agents.framework.events import EventListener, RunEvent
 from agents.llm.budget import CallRecord, CostManager, CostTotals
 from agents.llm.journal import CallJournal
@@ -190,7 +190,13 @@ async def execute(
         role, action = getattr(exc, "role", ""), getattr(exc, "action", "")
         if not (role or action) and failures.event is not None:
             role, action = failures.event.role, failures.event.action
-        error = RunError(role=role, action=action, message=redact(str(exc)) or type(exc).__name__)
+        answer = exc.raw_output_path if isinstance(exc, StructuredOutputError) else None
+        error = RunError(
+            role=role,
+            action=action,
+            message=redact(str(exc)) or type(exc).__name__,
+            answer=str(answer) if answer is not None else None,
+        )
         _finish(folder, record, context, failures, "failed", error)
         return record, context
     finally:

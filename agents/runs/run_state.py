@@ -46,6 +46,9 @@ class RunError(BaseModel):
     role: str = ""
     action: str = ""
     message: str
+    answer: str | None = Field(
+        None, description="the saved raw answer of a model whose output could not be used"
+    )
 
 
 class RunRecord(BaseModel):

@@ -160,3 +160,30 @@ async def test_changed_configuration_is_used_by_the_next_run(
         result = await execute(client, "sopls.generateProject", {"idea": "x", "implement": False})
         assert result["status"] == "completed"
         assert {r.body["model"] for r in endpoint.chat_requests} == {"model-b"}
+
+
+async def test_a_failed_run_says_in_one_sentence_where_and_why_and_keeps_the_answer(
+    endpoint: ScriptedEndpoint, tmp_path: Path
+) -> None:
+    endpoint.on(schema="TaskList").reply_text('{"logic_analysis": ["not an object"]}')
+    script_company(endpoint)
+    async with editor_session(tmp_path, initialization_options=llm_options(endpoint)) as client:
+        shown = await execute(client, "sopls.generateProject", {"idea": "a word-frequency CLI"})
+        quiet = await execute(
+            client, "sopls.generateProject", {"idea": "a word counter", "showFailure": False}
+        )
+        errors = [m.message for m in client.messages if m.type == types.MessageType.Error]
+
+    for result in (shown, quiet):
+        assert result["status"] == "failed"
+        error = result["error"]
+        assert (error["role"], error["action"]) == ("ProjectManager", "WriteTasks")
+        assert error["message"] == (
+            "the model's task list did not match the expected shape after 3 tries"
+        )
+        assert "not an object" in Path(error["answer"]).read_text()  # noqa: ASYNC240
+    # Shown once, for the run that asked for it, as one sentence without the validation dump.
+    assert errors == [
+        f"sopls: run {shown['runId']} failed in ProjectManager/WriteTasks: the model's task list "
+        "did not match the expected shape after 3 tries."
+    ]

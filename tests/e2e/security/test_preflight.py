@@ -188,7 +188,7 @@ def test_a_second_run_at_the_same_project_path_is_refused_at_once(
         endpoint=endpoint, cwd=tmp_path,
     )  # fmt: skip
     assert again.returncode == 1, again.stderr
-    assert "budget_exceeded" in again.stderr
+    assert "budget exceeded" in again.stderr
 
 
 @pytest.mark.parametrize("second_args", [(), ("--project-name", "other_app")])
