@@ -117,7 +117,8 @@ export interface StoredRun {
   cost: RunCost;
   files: FileChange[];
   documents: Record<string, unknown>;
-  error?: { role: string; action: string; message: string };
+  /** `answer`: the saved raw answer of a model whose output could not be used. */
+  error?: { role: string; action: string; message: string; answer?: string };
   tests?: TestsDocument;
   /** The run was asked for tests that run (`requireTests`). */
   testsRequired?: boolean;

@@ -41,8 +41,10 @@ export class ProposalDocuments implements vscode.TextDocumentContentProvider, vs
     return this.texts.get(uri.toString()) ?? '';
   }
 
+  /** The run's files in review order: code first, then tests, then the documents. */
   hold(run: StoredRun): ReviewFile[] {
-    return run.files.map((file) => ({
+    const files = [...run.files].sort((a, b) => reviewRank(a.path) - reviewRank(b.path));
+    return files.map((file) => ({
       runId: run.runId,
       path: file.path,
       change: file.change,
@@ -72,6 +74,19 @@ export class ProposalDocuments implements vscode.TextDocumentContentProvider, vs
     this.changed.fire(uri);
     return uri;
   }
+}
+
+/** 0 for code, 1 for a test, 2 for a document (under a `docs/` folder); the sort is stable. */
+export function reviewRank(path: string): number {
+  const parts = path.split('/');
+  if (parts.slice(0, -1).includes('docs')) {
+    return 2;
+  }
+  const name = parts[parts.length - 1];
+  const isTest =
+    parts.slice(0, -1).some((part) => part === 'tests' || part === 'test') ||
+    /^test_.*\.py$|_test\.(py|go)$|\.(test|spec)\.[jt]sx?$/.test(name);
+  return isTest ? 1 : 0;
 }
 
 /** The `vscode.changes` resource list: (file, original, proposed) per file. */
@@ -248,6 +263,11 @@ export class Review implements vscode.Disposable {
     this.sessions.delete(session.runId);
     this.documents.release(session.files);
     this.changedSessions();
+    // The multi-file diff of a finished review would only show stale "added" marks.
+    const tabs = vscode.window.tabGroups.all
+      .flatMap((group) => group.tabs)
+      .filter((tab) => tab.label === session.title);
+    void vscode.window.tabGroups.close(tabs);
   }
 
   private changedSessions(): void {

@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import { headline, statusLabel, usd } from './format';
+import { age, headline, statusLabel, usd } from './format';
 import { RunStatus, RunSummary } from './protocol';
 import { proposalUri, Review, ReviewFile } from './review';
 import { RunStore } from './runs';
@@ -54,13 +54,19 @@ export class RunsTree implements vscode.TreeDataProvider<RunsNode>, vscode.Dispo
   }
 
   private runItem(run: RunSummary): vscode.TreeItem {
-    const label = headline(run.requirement || run.error?.message || run.runId);
+    const label = headline(run.requirement || run.error?.message || run.runId, 32);
     const item = new vscode.TreeItem(label, vscode.TreeItemCollapsibleState.Collapsed);
     const live = this.runs.running().find((running) => running.runId === run.runId);
     const status = live ? 'running' : run.status;
     item.id = run.runId;
-    item.description = `${statusLabel(status)} · ${usd(live?.usd ?? run.cost.usd)}`;
-    item.tooltip = `${run.requirement}\n\nrun ${run.runId} · ${statusLabel(status)} · ${usd(run.cost.usd)} in ${run.cost.calls} calls\nstarted ${run.created}`;
+    // The label is short so that the status, cost and age beside it stay visible.
+    item.description = `${statusLabel(status)} · ${usd(live?.usd ?? run.cost.usd)} · ${age(run.created)}`;
+    item.tooltip = [
+      run.requirement,
+      '',
+      `run ${run.runId} · ${statusLabel(status)} · ${usd(run.cost.usd)} in ${run.cost.calls} calls`,
+      `started ${localTime(run.created)} · last change ${localTime(run.updated)}`,
+    ].join('\n');
     item.iconPath = new vscode.ThemeIcon(STATUS_ICONS[status]);
     item.contextValue = `run.${status}`;
     return item;
@@ -84,4 +90,9 @@ export class RunsTree implements vscode.TreeDataProvider<RunsNode>, vscode.Dispo
     };
     return item;
   }
+}
+
+function localTime(iso: string): string {
+  const time = new Date(iso);
+  return Number.isNaN(time.getTime()) ? iso : time.toLocaleString();
 }

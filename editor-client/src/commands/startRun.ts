@@ -16,8 +16,10 @@ export async function startRun(
 ): Promise<void> {
   let result: RunResult;
   try {
+    // A failure is shown here, with its actions, rather than as the server's plain message.
+    const asked = { ...argument, showFailure: false };
     result = await withServerProgress(services.server, title, (token, workDoneToken) =>
-      services.server.execute<RunResult>(command, argument, { token, workDoneToken }),
+      services.server.execute<RunResult>(command, asked, { token, workDoneToken }),
     );
   } catch (error) {
     if (!isCancelled(error)) {
@@ -69,8 +71,7 @@ async function followUp(services: Services, result: RunResult): Promise<void> {
       );
       return;
     case 'failed':
-      // The server has shown the reason already (window/showMessage); keep it in the log too.
-      services.log.error(`run ${result.runId} failed: ${result.error?.message ?? 'no reason given'}`);
+      await offerFailureActions(services, result);
       return;
     case 'running':
       return;
@@ -102,6 +103,27 @@ function testsMessage(result: RunResult): { level: Level; text: string } | undef
     };
   }
   return { level: tests?.verdict === 'passed' ? 'information' : 'warning', text: `${line}.` };
+}
+
+/**
+ * A failed run as one sentence (in which role and step, and why) with what can be done next:
+ * resume it, read the log, or open the model's answer that could not be used.
+ */
+async function offerFailureActions(services: Services, result: RunResult): Promise<void> {
+  const error = result.error;
+  const where = [error?.role, error?.action].filter(Boolean).join('/');
+  const reason = (error?.message ?? 'no reason was recorded').replace(/\.$/, '');
+  const text = `sopls: run ${result.runId} failed${where ? ` in ${where}` : ''}: ${reason}.`;
+  services.log.error(text);
+  const actions = ['Resume Run', 'Show Log', ...(error?.answer ? ['Open Model Answer'] : [])];
+  const choice = await vscode.window.showErrorMessage(text, ...actions);
+  if (choice === 'Resume Run') {
+    await vscode.commands.executeCommand(Command.resumeRun, result.runId);
+  } else if (choice === 'Show Log') {
+    services.log.show();
+  } else if (choice === 'Open Model Answer' && error?.answer) {
+    await vscode.window.showTextDocument(vscode.Uri.file(error.answer), { preview: true });
+  }
 }
 
 async function offerResume(runId: string, choice: Thenable<string | undefined>): Promise<void> {

@@ -258,7 +258,10 @@ export class LogChannel {
   clear(): void {
     this.lines.length = 0;
   }
-  show(): void {}
+  shown = false;
+  show(): void {
+    this.shown = true;
+  }
   hide(): void {}
   dispose(): void {}
 }
@@ -327,6 +330,9 @@ function freshState() {
     treeProviders: new Map<string, TreeDataProvider>(),
     contentProviders: new Map<string, TextDocumentContentProvider>(),
     textDocuments: [] as { uri: Uri; isDirty: boolean; save(): Promise<boolean> }[],
+    /** The open editor tabs (a multi-file diff opens one, labelled with its title). */
+    tabs: [] as { label: string }[],
+    shownDocuments: [] as Uri[],
     activeTextEditor: undefined as unknown,
     clipboard: '',
     extensions: new Map<string, unknown>(),
@@ -379,6 +385,18 @@ export const window = {
   showInformationMessage: showMessage('information'),
   showWarningMessage: showMessage('warning'),
   showErrorMessage: showMessage('error'),
+  tabGroups: {
+    get all() {
+      return [{ tabs: [...fake.tabs] }];
+    },
+    async close(tabs: { label: string }[]): Promise<boolean> {
+      fake.tabs = fake.tabs.filter((tab) => !tabs.includes(tab));
+      return true;
+    },
+  },
+  async showTextDocument(uri: Uri): Promise<void> {
+    fake.shownDocuments.push(uri);
+  },
   async showInputBox(options: { title?: string; prompt?: string; password?: boolean }): Promise<string | undefined> {
     fake.inputBoxes.push(options);
     if (fake.inputAnswers.length === 0) {
@@ -474,6 +492,9 @@ export const commands = {
       return handler(...args);
     }
     fake.executed.push({ command, args });
+    if (command === 'vscode.changes') {
+      fake.tabs.push({ label: String(args[0]) });
+    }
     return undefined;
   },
 };

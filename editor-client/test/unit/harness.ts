@@ -100,7 +100,7 @@ export function runSummary(status: RunSummary['status'], runId = RUN_ID, usd = 0
     requirement: 'a word-frequency CLI',
     projectName: 'word_freq',
     cost: { usd, calls: 7 },
-    created: '2026-01-01T12:00:00+00:00',
-    updated: '2026-01-01T12:01:00+00:00',
+    created: new Date(Date.now() - 5 * 60_000).toISOString(),
+    updated: new Date(Date.now() - 4 * 60_000).toISOString(),
   };
 }

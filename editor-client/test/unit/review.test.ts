@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { Command } from '../../src/commands/ids';
-import { ServerCommand } from '../../src/protocol';
+import { FileChange, ServerCommand } from '../../src/protocol';
 import { PROPOSAL_SCHEME } from '../../src/review';
 import { RUNS_VIEW } from '../../src/runsTree';
 import { LanguageClient } from '../stubs/languageclient';
@@ -189,5 +189,58 @@ describe('Review Run', () => {
 
     assert.equal(openedChanges().pairs.length, 3);
     assert.deepEqual(applied(), [['word_freq/main.py', 'wordfreq/counter.py', 'obsolete.py']]);
+  });
+});
+
+describe('the review order and its tab', () => {
+  useFakes();
+
+  const file = (path: string): FileChange => ({
+    path,
+    uri: fileUri(path),
+    change: 'create',
+    before: null,
+    after: 'x\n',
+  });
+  const PATHS = ['wc/docs/prd.json', 'wc/tests/test_counter.py', 'wc/counter.py', 'wc/docs/prd.md', 'wc/main.py'];
+
+  beforeEach(async () => {
+    await activateExtension();
+    serverAnswers({
+      [ServerCommand.listRuns]: () => [runSummary('completed')],
+      [ServerCommand.getRun]: () => {
+        const { applied: _applied, ...stored } = runResult('completed', PATHS.map(file));
+        return stored;
+      },
+      [ServerCommand.applyRun]: ({ runId, paths }) => ({ runId, applied: true, paths }),
+    });
+  });
+
+  it('lists the code first, then the tests, then the documents', async () => {
+    await run(Command.reviewRun, RUN_ID);
+
+    assert.deepEqual(
+      openedChanges().pairs.map(([target]) => target),
+      ['wc/counter.py', 'wc/main.py', 'wc/tests/test_counter.py', 'wc/docs/prd.json', 'wc/docs/prd.md'].map(fileUri),
+    );
+  });
+
+  for (const choice of ['Accept All', 'Discard']) {
+    it(`closes the diff after ${choice}`, async () => {
+      fake.answerMessage(/files to review/, choice);
+
+      await run(Command.reviewRun, RUN_ID);
+
+      assert.deepEqual(fake.tabs, []);
+    });
+  }
+
+  it('keeps the diff open while files are left', async () => {
+    fake.answerMessage(/5 of 5 files to review/, 'Accept File…');
+    fake.answerQuickPick('wc/main.py');
+
+    await run(Command.reviewRun, RUN_ID);
+
+    assert.deepEqual(fake.tabs, [{ label: `sopls run ${RUN_ID}: a word-frequency CLI` }]);
   });
 });

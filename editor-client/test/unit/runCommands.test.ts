@@ -29,7 +29,9 @@ describe('run commands', () => {
     const [request] = LanguageClient.current.sent(ServerCommand.generateProject);
     assert.equal(request.method, 'workspace/executeCommand');
     assert.equal(request.params.command, 'sopls.generateProject');
-    assert.deepEqual(request.params.arguments, [{ idea: 'a word-frequency CLI', ...DEFAULTS, apply: 'none' }]);
+    assert.deepEqual(request.params.arguments, [
+      { idea: 'a word-frequency CLI', ...DEFAULTS, apply: 'none', showFailure: false },
+    ]);
     assert.match(request.params.workDoneToken ?? '', /^sopls-/);
     assert.equal(request.token?.isCancellationRequested, false);
   });
@@ -50,6 +52,7 @@ describe('run commands', () => {
         runTests: true,
         targetUri: 'file:///home/user/wordfreq',
         apply: 'none',
+        showFailure: false,
       },
     ]);
   });
@@ -64,7 +67,7 @@ describe('run commands', () => {
     await run(Command.generateProject);
 
     assert.deepEqual(LanguageClient.current.arguments(ServerCommand.generateProject), [
-      { idea: 'x', investment: 1.25, codeReview: true, runTests: true, apply: 'none' },
+      { idea: 'x', investment: 1.25, codeReview: true, runTests: true, apply: 'none', showFailure: false },
     ]);
   });
 
@@ -113,7 +116,7 @@ describe('run commands', () => {
     await run(Command.requestFeature);
 
     assert.deepEqual(LanguageClient.current.arguments(ServerCommand.requestFeature), [
-      { requirement: 'add a --top option', ...DEFAULTS, runTests: true, apply: 'none' },
+      { requirement: 'add a --top option', ...DEFAULTS, runTests: true, apply: 'none', showFailure: false },
     ]);
   });
 
@@ -139,6 +142,7 @@ describe('run commands', () => {
         ...DEFAULTS,
         runTests: true,
         apply: 'none',
+        showFailure: false,
       },
     ]);
   });
@@ -173,7 +177,9 @@ describe('run commands', () => {
     await run(Command.resumeRun);
 
     assert.deepEqual(offered, ['a word-frequency CLI']);
-    assert.deepEqual(LanguageClient.current.arguments(ServerCommand.resumeRun), [{ runId: RUN_ID, apply: 'none' }]);
+    assert.deepEqual(LanguageClient.current.arguments(ServerCommand.resumeRun), [
+      { runId: RUN_ID, apply: 'none', showFailure: false },
+    ]);
   });
 
   it('resuming a run that spent its budget asks for a bigger one', async () => {
@@ -185,9 +191,9 @@ describe('run commands', () => {
 
     await run(Command.resumeRun, RUN_ID);
 
-    assert.match(fake.inputBoxes[0].prompt ?? '', /spent \$3\.0000/);
+    assert.match(fake.inputBoxes[0].prompt ?? '', /spent \$3\.00,/);
     assert.deepEqual(LanguageClient.current.arguments(ServerCommand.resumeRun), [
-      { runId: RUN_ID, investment: 6, apply: 'none' },
+      { runId: RUN_ID, investment: 6, apply: 'none', showFailure: false },
     ]);
   });
 
@@ -230,8 +236,8 @@ describe('run commands', () => {
     assert.deepEqual(
       items.map((item) => [item.label, item.description, item.contextValue]),
       [
-        ['a word-frequency CLI', 'completed · $0.0123', 'run.completed'],
-        ['a word-frequency CLI', 'budget exceeded · $2.5000', 'run.budget_exceeded'],
+        ['a word-frequency CLI', 'completed · $0.0123 · 5 min ago', 'run.completed'],
+        ['a word-frequency CLI', 'budget exceeded · $2.50 · 5 min ago', 'run.budget_exceeded'],
       ],
     );
     const files = (await tree.getChildren(nodes[0])).map((node) => tree.getTreeItem(node) as TreeItem);
@@ -259,7 +265,7 @@ describe('run commands', () => {
     await run(Command.generateProject);
 
     assert.deepEqual(LanguageClient.current.arguments(ServerCommand.resumeRun), [
-      { runId: RUN_ID, investment: 10, apply: 'none' },
+      { runId: RUN_ID, investment: 10, apply: 'none', showFailure: false },
     ]);
     assert.match(fake.messages.at(-1)?.text ?? '', /was cancelled/);
   });
@@ -278,5 +284,76 @@ describe('run commands', () => {
     assert.deepEqual(fake.messages, [
       { level: 'error', text: 'sopls: invalid arguments: investment: Input should be greater than 0', items: [] },
     ]);
+  });
+});
+
+describe('a failed run', () => {
+  useFakes();
+
+  beforeEach(async () => {
+    await activateExtension();
+  });
+
+  const error = {
+    role: 'ProjectManager',
+    action: 'WriteTasks',
+    message: "the model's task list did not match the expected shape after 3 tries",
+    answer: '/tmp/runs/raw/20261206-ProjectManager-WriteTasks-TaskList.txt',
+  };
+
+  async function fail(choice?: string, failure: object = error): Promise<void> {
+    serverAnswers({
+      ...answerRuns(runSummary('failed')),
+      [ServerCommand.generateProject]: () => ({ ...runResult('failed', []), error: failure }),
+      [ServerCommand.resumeRun]: () => runResult('cancelled'),
+    });
+    fake.answerInput('an idea');
+    fake.answerQuickPick('Start');
+    if (choice !== undefined) {
+      fake.answerMessage(/failed in/, choice);
+    }
+    await run(Command.generateProject);
+  }
+
+  it('reads as one sentence with its role and step, and offers what to do next', async () => {
+    await fail();
+
+    const [request] = LanguageClient.current.sent(ServerCommand.generateProject);
+    assert.equal((request.params.arguments?.[0] as { showFailure?: boolean }).showFailure, false);
+    assert.deepEqual(fake.messages, [
+      {
+        level: 'error',
+        text: `sopls: run ${RUN_ID} failed in ProjectManager/WriteTasks: the model's task list did not match the expected shape after 3 tries.`,
+        items: ['Resume Run', 'Show Log', 'Open Model Answer'],
+      },
+    ]);
+  });
+
+  it('Resume Run resumes it', async () => {
+    await fail('Resume Run');
+
+    assert.deepEqual(
+      LanguageClient.current.arguments(ServerCommand.resumeRun).map((argument) => argument.runId),
+      [RUN_ID],
+    );
+  });
+
+  it('Open Model Answer opens the answer that could not be used; without one it is not offered', async () => {
+    await fail('Open Model Answer');
+    assert.deepEqual(
+      fake.shownDocuments.map((uri) => uri.toString()),
+      [Uri.file(error.answer).toString()],
+    );
+
+    fake.messages.length = 0;
+    await fail(undefined, { role: '', action: 'write', message: 'the disk is full' });
+    assert.deepEqual(fake.messages.at(-1)?.items, ['Resume Run', 'Show Log']);
+    assert.match(fake.messages.at(-1)?.text ?? '', /failed in write: the disk is full\.$/);
+  });
+
+  it('Show Log shows the log', async () => {
+    await fail('Show Log');
+
+    assert.equal(fake.outputChannels[0].shown, true);
   });
 });

@@ -127,6 +127,6 @@ describe('tests at the end of a run', () => {
 
     await run(Command.generateProject);
 
-    assert.equal(tooltip, `a word-frequency CLI: $0.0200 · ${line}`);
+    assert.equal(tooltip, `a word-frequency CLI: $0.02 · ${line}`);
   });
 });
