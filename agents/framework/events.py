@@ -24,9 +24,9 @@ class RunEvent:
 
     @property
     def label(self) -> str:
-        """Who is doing what, as terminals and editors show it: "Engineer · src/game.py (2/5)"."""
-        counted = self.total and self.status != "started"
-        count = f" ({self.done}/{self.total})" if counted else ""
+        """Who is doing what, as terminals and editors show it: "Engineer · src/game.py (2/5)",
+        the count being the files done so far, so a file just started shows it too."""
+        count = f" ({self.done or 0}/{self.total})" if self.total else ""
         return f"{self.role} · {self.path or self.action}{count}"
 
 

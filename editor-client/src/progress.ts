@@ -18,14 +18,16 @@ export function withServerProgress<T>(
     const workDoneToken = `sopls-${randomUUID()}`;
     let shown = 0;
     const subscription = await server.onProgress(workDoneToken, (value) => {
-      if (value.kind === 'end') {
-        return;
+      if (value.kind !== 'report') {
+        return; // the notification said "starting" already, and closes with the request
       }
       // VS Code adds up increments; the server reports where the run stands.
       const percentage = value.percentage ?? shown;
       progress.report({ message: value.message, increment: Math.max(0, percentage - shown) });
       shown = Math.max(shown, percentage);
     });
+    // Said at once: the server's first report may take a moment (a repository is read first).
+    progress.report({ message: 'starting', increment: 0 });
     try {
       return await request(cancellation, workDoneToken);
     } finally {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from agents.framework.events import RunEvent
 from agents.runs.run_state import RunError, RunOptions, RunRecord
 from server.progress import ending_line, usd
 
@@ -21,3 +22,12 @@ def test_a_run_that_did_not_complete_is_one_sentence_with_its_role_and_step() ->
     assert ending_line(record) == "run r1 budget exceeded: no reason was recorded."
     record.error = RunError(role="Architect", action="WriteDesign", message="it broke.")
     assert ending_line(record) == "run r1 budget exceeded in Architect/WriteDesign: it broke."
+
+
+def test_a_file_step_shows_how_many_files_are_done_from_its_start() -> None:
+    step = {"path": "src/game.py", "total": 5}
+    started = RunEvent("Engineer", "WriteCode", "started", 0.0, done=1, **step)
+    assert started.label == "Engineer · src/game.py (1/5)"
+    finished = RunEvent("Engineer", "WriteCode", "finished", 0.0, done=2, **step)
+    assert finished.label == "Engineer · src/game.py (2/5)"
+    assert RunEvent("Architect", "WriteDesign", "started", 0.0).label == "Architect · WriteDesign"

@@ -15,11 +15,13 @@ describe('progress, cancellation and cost', () => {
   });
 
   it("shows the server's stage and file messages in a cancellable notification", async () => {
+    let shownBeforeTheServer: object[] = [];
     serverAnswers({
       [ServerCommand.listRuns]: () => [],
       [ServerCommand.generateProject]: (_argument, request) => {
         const client = LanguageClient.current;
         const token = request.params.workDoneToken!;
+        shownBeforeTheServer = [...fake.progress[0].reports];
         client.progress(token, {
           kind: 'begin',
           title: 'sopls: a word-frequency CLI',
@@ -46,6 +48,7 @@ describe('progress, cancellation and cost', () => {
 
     await run(Command.generateProject);
 
+    assert.deepEqual(shownBeforeTheServer, [{ message: 'starting', increment: 0 }]);
     const [notification] = fake.progress;
     assert.deepEqual(notification.options, { location: 15, title: 'sopls: a word-frequency CLI', cancellable: true });
     assert.deepEqual(notification.reports, [
