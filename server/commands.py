@@ -116,14 +116,17 @@ async def apply_run(server: SoplsLanguageServer, *arguments: Any) -> dict[str, A
     unknown = [p for p in args.paths or [] if proposal.get(p) is None]
     if unknown:
         raise JsonRpcInvalidParams(f"paths: not in run {args.run_id!r}: {', '.join(unknown)}")
-    applied = await server.apply(
+    outcome = await server.apply(
         proposal,
         server.runs.project_root(folder, record),
         confirm=False,
         label=record.id,
         paths=args.paths,
+        tell=False,
     )
-    return {"runId": record.id, "applied": applied, "paths": args.paths or proposal.paths()}
+    paths = args.paths or proposal.paths()
+    answer = {"runId": record.id, "applied": outcome.applied, "paths": paths}
+    return answer | ({"reason": outcome.reason} if outcome.reason else {})
 
 
 @SERVER.command(LIST_RUNS)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -36,12 +37,20 @@ from server.progress import RunProgress, ending_line, usd
 from server.protocol import SoplsProtocol
 from server.runs import RunManager, UnreadableRunError, run_project_root
 from server.settings import client_overrides, resolve
-from server.workspace_edit import build_workspace_edit
+from server.workspace_edit import against_disk, build_workspace_edit
 from server.workspace_index import WorkspaceIndex, log_refused_watch, watch_sources
 
 logger = logging.getLogger("sopls.server")
 
 CONFIG_SECTION = "sopls"
+
+
+@dataclass(frozen=True)
+class Applied:
+    """Whether the client applied a run's edit, and if not (or not all of it), why."""
+
+    applied: bool
+    reason: str = ""
 
 
 class SoplsLanguageServer(LanguageServer):
@@ -176,7 +185,8 @@ class SoplsLanguageServer(LanguageServer):
             self.warn(f"nothing is applied: {exc}")
         applied = False
         if root is not None and record.status == "completed" and apply != "none":
-            applied = await self.apply(proposal, root, confirm=apply == "confirm", label=record.id)
+            outcome = await self.apply(proposal, root, confirm=apply == "confirm", label=record.id)
+            applied = outcome.applied
         if record.status == "failed" and record.error is not None and show_failure:
             self.window_show_message(
                 types.ShowMessageParams(
@@ -195,27 +205,35 @@ class SoplsLanguageServer(LanguageServer):
         confirm: bool,
         label: str,
         paths: list[str] | None = None,
-    ) -> bool:
-        """Send the proposal as a `workspace/applyEdit`, in the change kinds the client knows."""
+        tell: bool = True,
+    ) -> Applied:
+        """Send the proposal as a `workspace/applyEdit`, in the change kinds the client knows.
+
+        With `tell`, what is not applied is also shown as a message; `sopls.applyRun` answers
+        with the reason instead, to the editor that asked."""
         capabilities = self.client_capabilities
         if capabilities.workspace is None or not capabilities.workspace.apply_edit:
-            self.warn("the client does not accept workspace edits; the files are in the result")
-            return False
+            return self._not_applied("the client does not accept workspace edits", tell)
         versions = {uri: doc.version or 0 for uri, doc in self.workspace.text_documents.items()}
         plan = build_workspace_edit(
             proposal, root, capabilities, confirm=confirm, paths=paths, open_versions=versions
         )
-        if plan.skipped:
-            reasons = "; ".join(f"{path}: {why}" for path, why in plan.skipped.items())
-            self.warn(f"not applied, the files stay in the run's result: {reasons}")
+        skipped = "; ".join(f"{path}: {why}" for path, why in plan.skipped.items())
         if plan.edit is None:
-            return False
+            return self._not_applied(skipped or "there is nothing to change", tell)
+        if skipped and tell:
+            self.warn(f"not applied, the files stay in the run's result: {skipped}")
         answer = await self.workspace_apply_edit_async(
             types.ApplyWorkspaceEditParams(edit=plan.edit, label=f"sopls run {label}")
         )
-        if not answer.applied and answer.failure_reason:
-            self.warn(f"the edit was not applied: {answer.failure_reason}")
-        return answer.applied
+        if not answer.applied:
+            return self._not_applied(answer.failure_reason or "the editor refused the edit", tell)
+        return Applied(applied=True, reason=f"left out: {skipped}" if skipped else "")
+
+    def _not_applied(self, reason: str, tell: bool) -> Applied:
+        if tell:
+            self.warn(f"not applied, the files stay in the run's result: {reason}")
+        return Applied(applied=False, reason=reason)
 
     def _tell_if_offline(self) -> None:
         """Say once that the small offline model answers, and how to configure a real one."""
@@ -254,7 +272,9 @@ def run_result(
             "before": change.before,
             "after": change.after,
         }
-        for change in proposal.files
+        for change in (
+            proposal.files if root is None else [against_disk(f, root) for f in proposal.files]
+        )
     ]
     result: dict[str, Any] = {
         "runId": record.id,

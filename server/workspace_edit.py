@@ -55,13 +55,31 @@ def build_workspace_edit(
     Raises UnknownPathError when `paths` names a path the proposal does not hold.
     """
     selected = proposal if paths is None else proposal.subset(paths)
-    files, refused = _contained(selected.files, root)
+    files, refused = _contained([against_disk(f, root) for f in selected.files], root)
     edit_capabilities = _workspace_edit_capabilities(capabilities)
     if edit_capabilities.document_changes:
         plan = _document_changes_plan(files, root, edit_capabilities, confirm, open_versions or {})
     else:
         plan = _changes_map_plan(files, root)
     return replace(plan, skipped={**refused, **plan.skipped}) if refused else plan
+
+
+def against_disk(change: FileChange, root: Path) -> FileChange:
+    """A new file whose target exists already (the same idea generated into the same folder
+    again) is a change of what is on disk, so it is reviewed and applied as a real diff instead
+    of a creation the editor refuses. Only a regular file inside `root` is read."""
+    if change.change is not ChangeKind.CREATE:
+        return change
+    target = root / change.path
+    try:
+        if target.is_symlink() or not target.is_file():
+            return change
+        if not target.resolve().is_relative_to(root.resolve()):
+            return change
+        text = target.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return change
+    return change.model_copy(update={"change": ChangeKind.MODIFY, "before": text})
 
 
 def _contained(files: Sequence[FileChange], root: Path) -> tuple[list[FileChange], dict[str, str]]:

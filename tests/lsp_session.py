@@ -22,17 +22,20 @@ EDITORS = {
 
 
 class EditorClient(LanguageClient):
-    """Records every edit the server asks to apply, and accepts them."""
+    """Records every edit the server asks to apply, and accepts them unless told to refuse."""
 
     def __init__(self, configuration: dict[str, Any]) -> None:
         super().__init__(configuration=configuration, converter_factory=default_converter)
         register_lsp_features(self)
         self.edits: list[types.ApplyWorkspaceEditParams] = []
         self.run_events: list[dict[str, Any]] = []
+        self.refusal: str | None = None  # set: the edits are refused with this reason
 
         @self.feature(types.WORKSPACE_APPLY_EDIT)
         def apply_edit(params: types.ApplyWorkspaceEditParams) -> types.ApplyWorkspaceEditResult:
             self.edits.append(params)
+            if self.refusal is not None:
+                return types.ApplyWorkspaceEditResult(applied=False, failure_reason=self.refusal)
             return types.ApplyWorkspaceEditResult(applied=True)
 
         @self.feature("sopls/runEvent")

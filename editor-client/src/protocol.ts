@@ -146,6 +146,8 @@ export interface ApplyRunResult {
   runId: string;
   applied: boolean;
   paths: string[];
+  /** Why the edit (or part of it) was not applied. */
+  reason?: string;
 }
 
 export interface CancelRunResult {

@@ -244,7 +244,10 @@ export class Review implements vscode.Disposable {
     const argument: ApplyRunArguments = { runId: session.runId, paths: chosen };
     const answer = await this.server.execute<ApplyRunResult>(ServerCommand.applyRun, argument);
     if (!answer.applied) {
-      void vscode.window.showWarningMessage(`sopls: the edit of run ${session.runId} was not applied.`);
+      const why = answer.reason ? `: ${answer.reason.replace(/\.$/, '')}` : '';
+      void vscode.window.showWarningMessage(
+        `sopls: the edit of run ${session.runId} was not applied${why}. Nothing was lost: the review stays open to try again or discard.`,
+      );
       return;
     }
     chosen.forEach((path) => session.accepted.add(path));

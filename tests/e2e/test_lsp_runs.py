@@ -304,3 +304,37 @@ async def test_a_request_with_unreadable_params_is_still_answered(tmp_path: Path
     finally:
         server.kill()
         await server.wait()
+
+
+async def test_a_project_generated_again_over_its_files_is_a_diff_and_a_refusal_says_why(
+    endpoint: ScriptedEndpoint, tmp_path: Path
+) -> None:
+    script_company(endpoint)
+    earlier = tmp_path / "word_freq" / "main.py"
+    earlier.parent.mkdir()
+    earlier.write_text("print('the first version')\n")
+    async with editor_session(tmp_path, initialization_options=llm_options(endpoint)) as client:
+        result = await execute(
+            client, "sopls.generateProject", {"idea": "a word-frequency CLI", "apply": "none"}
+        )
+        main = next(f for f in result["files"] if f["path"] == "main.py")
+        assert main["uri"] == earlier.as_uri()
+        assert (main["change"], main["before"]) == ("modify", "print('the first version')\n")
+
+        applied = await execute(
+            client, "sopls.applyRun", {"runId": result["runId"], "paths": ["main.py"]}
+        )
+        assert applied["applied"] is True
+        (edit,) = client.edits
+        (change,) = edit.edit.document_changes or []
+        assert isinstance(change, types.TextDocumentEdit)  # an edit of the file, not a creation
+        assert change.text_document.uri == earlier.as_uri()
+
+        client.refusal = "the file is read-only"
+        refused = await execute(
+            client, "sopls.applyRun", {"runId": result["runId"], "paths": ["main.py"]}
+        )
+        assert refused["applied"] is False
+        assert refused["reason"] == "the file is read-only"
+        # The editor that asked says it with its own next step; the server adds no second message.
+        assert not any("read-only" in m.message for m in client.messages)

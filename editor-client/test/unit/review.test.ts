@@ -244,3 +244,38 @@ describe('the review order and its tab', () => {
     assert.deepEqual(fake.tabs, [{ label: `sopls run ${RUN_ID}: a word-frequency CLI` }]);
   });
 });
+
+describe('an edit the editor refuses', () => {
+  useFakes();
+
+  beforeEach(async () => {
+    await activateExtension();
+    serverAnswers({
+      [ServerCommand.listRuns]: () => [runSummary('completed')],
+      [ServerCommand.getRun]: () => {
+        const { applied: _applied, ...stored } = runResult();
+        return stored;
+      },
+      [ServerCommand.applyRun]: ({ runId, paths }) => ({
+        runId,
+        applied: false,
+        paths,
+        reason: 'word_freq/main.py: the file is read-only',
+      }),
+    });
+  });
+
+  it('is reported with the reason, and the review stays open', async () => {
+    fake.answerMessage(/3 of 3 files to review/, 'Accept All');
+
+    await run(Command.reviewRun, RUN_ID);
+
+    const warning = fake.messages.find((message) => message.level === 'warning');
+    assert.equal(
+      warning?.text,
+      `sopls: the edit of run ${RUN_ID} was not applied: word_freq/main.py: the file is read-only. Nothing was lost: the review stays open to try again or discard.`,
+    );
+    assert.match(fake.messages.at(-1)?.text ?? '', /3 of 3 files to review/);
+    assert.equal(fake.tabs.length, 1);
+  });
+});
