@@ -34,19 +34,25 @@ function openedChanges(): { title: unknown; pairs: (string | undefined)[][]; tex
   };
 }
 
+/** The server of a completed run with `files`, whose edits the editor applies or refuses. */
+function answerReview(files: FileChange[] = FILES, refusal?: string): void {
+  serverAnswers({
+    [ServerCommand.listRuns]: () => [runSummary('completed')],
+    [ServerCommand.getRun]: () => {
+      const { applied: _applied, ...stored } = runResult('completed', files);
+      return stored;
+    },
+    [ServerCommand.applyRun]: ({ runId, paths }) =>
+      refusal === undefined ? { runId, applied: true, paths } : { runId, applied: false, paths, reason: refusal },
+  });
+}
+
 describe('Review Run', () => {
   useFakes();
 
   beforeEach(async () => {
     await activateExtension();
-    serverAnswers({
-      [ServerCommand.listRuns]: () => [runSummary('completed')],
-      [ServerCommand.getRun]: () => {
-        const { applied: _applied, ...stored } = runResult();
-        return stored;
-      },
-      [ServerCommand.applyRun]: ({ runId, paths }) => ({ runId, applied: true, paths }),
-    });
+    answerReview();
   });
 
   function applied(): string[][] {
@@ -206,14 +212,7 @@ describe('the review order and its tab', () => {
 
   beforeEach(async () => {
     await activateExtension();
-    serverAnswers({
-      [ServerCommand.listRuns]: () => [runSummary('completed')],
-      [ServerCommand.getRun]: () => {
-        const { applied: _applied, ...stored } = runResult('completed', PATHS.map(file));
-        return stored;
-      },
-      [ServerCommand.applyRun]: ({ runId, paths }) => ({ runId, applied: true, paths }),
-    });
+    answerReview(PATHS.map(file));
   });
 
   it('lists the code first, then the tests, then the documents', async () => {
@@ -250,19 +249,7 @@ describe('an edit the editor refuses', () => {
 
   beforeEach(async () => {
     await activateExtension();
-    serverAnswers({
-      [ServerCommand.listRuns]: () => [runSummary('completed')],
-      [ServerCommand.getRun]: () => {
-        const { applied: _applied, ...stored } = runResult();
-        return stored;
-      },
-      [ServerCommand.applyRun]: ({ runId, paths }) => ({
-        runId,
-        applied: false,
-        paths,
-        reason: 'word_freq/main.py: the file is read-only',
-      }),
-    });
+    answerReview(FILES, 'word_freq/main.py: the file is read-only');
   });
 
   it('is reported with the reason, and the review stays open', async () => {
