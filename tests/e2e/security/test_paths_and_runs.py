@@ -168,8 +168,9 @@ async def test_a_cloned_repository_s_run_folders_make_no_edit_outside(tmp_path: 
 
     assert answer["applied"] is True
     assert edited_paths(client) == {(project / "ok.py").resolve()}
-    assert "out/x.py: refused, it resolves to" in warnings(client)
-    assert "key.py: refused, it resolves to" in warnings(client)
+    assert "out/x.py: refused, it resolves to" in answer["reason"]
+    assert "key.py: refused, it resolves to" in answer["reason"]
+    assert not warnings(client), "the editor that asked is answered, not shown a message"
     assert runs["20261203-061500-a1b2c3"]["status"] == "completed"
     assert runs["20261203-061500-e5"]["status"] == "unreadable"
     assert "not complete JSON" in runs["20261203-061500-e5"]["error"]["message"]
