@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bubblewrap extension lint format clean
+.PHONY: run test bubblewrap e2e-packages extension lint format clean
 
 # llama-cpp-python (the offline model, extra `local`) compiles on install: a few minutes, once
 # per machine since pip caches the wheel. A native build uses CPU instructions some machines
@@ -26,7 +26,16 @@ bubblewrap:
 		&& apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap; } \
 		|| echo "bubblewrap is not installed: generated code runs in the weaker fallback sandbox" >&2
 
-test: $(STAMP) bubblewrap
+# The extension's tests drive a real VS Code (code-server) in Debian's Chromium; code-server's
+# native modules build against Kerberos headers and its search uses Debian's ripgrep.
+E2E_PACKAGES := chromium libkrb5-dev ripgrep
+e2e-packages:
+	@command -v chromium >/dev/null && command -v rg >/dev/null && command -v krb5-config >/dev/null || { \
+		test "$$(id -u)" = 0 && command -v apt-get >/dev/null && apt-get update -qq \
+		&& DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(E2E_PACKAGES); } \
+		|| { echo "install $(E2E_PACKAGES) (apt) for the VS Code tests" >&2; exit 1; }
+
+test: $(STAMP) bubblewrap e2e-packages
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest

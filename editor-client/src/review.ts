@@ -16,6 +16,8 @@ export interface ReviewFile {
   change: ChangeKind;
   /** The workspace file the change is for. */
   target: vscode.Uri;
+  /** The target as the workspace names it (`word_counter/counter.py`): the diff headers show it. */
+  shown: string;
   /** The text the run started from; none for a new file. */
   original: vscode.Uri | undefined;
   /** The proposed text; none for a deleted file. */
@@ -44,14 +46,19 @@ export class ProposalDocuments implements vscode.TextDocumentContentProvider, vs
   /** The run's files in review order: code first, then tests, then the documents. */
   hold(run: StoredRun): ReviewFile[] {
     const files = [...run.files].sort((a, b) => reviewRank(a.path) - reviewRank(b.path));
-    return files.map((file) => ({
-      runId: run.runId,
-      path: file.path,
-      change: file.change,
-      target: vscode.Uri.parse(file.uri),
-      original: file.change === 'create' ? undefined : this.put(run.runId, file.path, 'before', file.before ?? ''),
-      proposed: file.change === 'delete' ? undefined : this.put(run.runId, file.path, 'after', file.after ?? ''),
-    }));
+    return files.map((file) => {
+      const target = vscode.Uri.parse(file.uri);
+      const shown = vscode.workspace.asRelativePath(target, false);
+      return {
+        runId: run.runId,
+        path: file.path,
+        change: file.change,
+        target,
+        shown,
+        original: file.change === 'create' ? undefined : this.put(run.runId, shown, 'before', file.before ?? ''),
+        proposed: file.change === 'delete' ? undefined : this.put(run.runId, shown, 'after', file.after ?? ''),
+      };
+    });
   }
 
   dispose(): void {

@@ -83,8 +83,8 @@ export class RunsTree implements vscode.TreeDataProvider<RunsNode>, vscode.Dispo
       title: 'Show Change',
       command: 'vscode.diff',
       arguments: [
-        file.original ?? proposalUri(run.runId, file.path, 'before'),
-        file.proposed ?? proposalUri(run.runId, file.path, 'after'),
+        file.original ?? proposalUri(run.runId, file.shown, 'before'),
+        file.proposed ?? proposalUri(run.runId, file.shown, 'after'),
         `${file.path} (sopls run ${run.runId})`,
       ],
     };

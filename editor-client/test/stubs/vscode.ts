@@ -449,6 +449,17 @@ export const workspace = {
   get workspaceFolders(): WorkspaceFolder[] | undefined {
     return fake.workspaceFolders;
   },
+  /** As VS Code does for one folder: the path below the folder, else the whole path. */
+  asRelativePath(target: Uri, includeWorkspaceFolder?: boolean): string {
+    void includeWorkspaceFolder;
+    for (const folder of fake.workspaceFolders ?? []) {
+      const below = posix.relative(folder.uri.path, target.path);
+      if (!below.startsWith('..') && !posix.isAbsolute(below)) {
+        return below;
+      }
+    }
+    return target.fsPath;
+  },
   get textDocuments() {
     return fake.textDocuments;
   },

@@ -62,6 +62,28 @@ describe('Review Run', () => {
     });
   }
 
+  it('names each file in the diff by where it goes in the workspace, not by its path in the project', async () => {
+    const inProject: FileChange = {
+      path: 'counter.py',
+      uri: fileUri('word_counter/counter.py'),
+      change: 'create',
+      before: null,
+      after: 'N = 1\n',
+    };
+    answerReview([inProject]);
+    fake.answerQuickPick('a word-frequency CLI');
+
+    await run(Command.reviewRun);
+
+    assert.deepEqual(openedChanges().pairs, [
+      [
+        fileUri('word_counter/counter.py'),
+        undefined,
+        `sopls-proposal:/word_counter/counter.py?run=${RUN_ID}&side=after`,
+      ],
+    ]);
+  });
+
   it('opens a multi-file diff of (original, proposed) pairs from the run', async () => {
     fake.answerQuickPick('a word-frequency CLI');
 
