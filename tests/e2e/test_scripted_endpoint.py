@@ -191,6 +191,22 @@ async def test_json_reply_matched_by_schema_title_in_prompt(
     assert Match(schema="tasklist").matches({"messages": messages}) is False
 
 
+async def test_a_rule_can_ask_for_the_api_key_the_request_presents(
+    endpoint: ScriptedEndpoint, client: AsyncOpenAI
+) -> None:
+    endpoint.on(api_key="the-right-key").reply_text("welcome")
+    endpoint.on().fail(401, message="key {api_key} is not known")
+
+    with pytest.raises(openai.AuthenticationError, match="key test is not known"):
+        await client.chat.completions.create(model="m", messages=USER)
+    async with AsyncOpenAI(
+        base_url=endpoint.base_url, api_key="the-right-key", max_retries=0
+    ) as right:
+        completion = await right.chat.completions.create(model="m", messages=USER)
+
+    assert completion.choices[0].message.content == "welcome"
+
+
 async def test_exhausted_rule_falls_through_to_next(
     endpoint: ScriptedEndpoint, client: AsyncOpenAI
 ) -> None:

@@ -98,12 +98,15 @@ class Match(_Strict):
     model: str | None = None
     stream: bool | None = None
     system_contains: str | None = None
+    api_key: str | None = None
     predicate: Callable[[Body], bool] | None = Field(default=None, exclude=True)
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True, serialize_by_alias=True)
 
-    def matches(self, body: Body) -> bool:
-        """Whether the parsed request body satisfies all set conditions."""
+    def matches(self, body: Body, api_key: str = "") -> bool:
+        """Whether the parsed request body, sent with `api_key`, satisfies all set conditions."""
+        if self.api_key is not None and api_key != self.api_key:
+            return False
         messages = _messages(body)
         if self.schema_ is not None and self.schema_ not in schema_names(body):
             return False

@@ -397,6 +397,7 @@ class ScriptedEndpoint:
         system_contains: str | None = None,
         predicate: Callable[[Body], bool] | None = None,
         times: int | None = None,
+        api_key: str | None = None,
     ) -> RuleBuilder:
         """Start a rule for requests matching all the given conditions."""
         match = Match(
@@ -405,6 +406,7 @@ class ScriptedEndpoint:
             model=model,
             stream=stream,
             system_contains=system_contains,
+            api_key=api_key,
             predicate=predicate,
         )
         return RuleBuilder(self, match, times)
@@ -506,7 +508,7 @@ class ScriptedEndpoint:
             }
             handler.send_json(record, 400, payload)
             return
-        rule = self._select(body)
+        rule = self._select(body, presented_key(record))
         record.rule = rule
         if rule is None:
             with self._lock:
@@ -589,10 +591,10 @@ class ScriptedEndpoint:
             events.append({**chunk, "choices": [], "usage": usage})
         handler.send_events(record, events, interval=pacing.interval)
 
-    def _select(self, body: Body) -> Rule | None:
+    def _select(self, body: Body, api_key: str) -> Rule | None:
         with self._lock:
             for rule in self._rules:
-                if not rule.exhausted and rule.match.matches(body):
+                if not rule.exhausted and rule.match.matches(body, api_key):
                     rule.consume()
                     return rule
         return None

@@ -46,6 +46,24 @@ export function failingRules(): object {
   };
 }
 
+/** The company rules answered only for requests that present `key`; any other key gets a 401. */
+export function keyedRules(key: string): object {
+  const { rules } = companyRules() as { rules: Rule[] };
+  return {
+    rules: [
+      ...rules.map((rule) => ({ ...rule, match: { ...rule.match, api_key: key } })),
+      { match: {}, reply: { kind: 'fault', status: 401, message: 'Incorrect API key provided.' } },
+    ],
+  };
+}
+
+/** The company rules, but the Product Manager answers prose where its PRD should be. */
+export const UNUSABLE_PRD = 'A PRD? Here are my thoughts, in no particular format.';
+export function unusablePrdRules(): object {
+  const { rules } = companyRules() as { rules: Rule[] };
+  return { rules: [{ match: { schema: 'PRD' }, reply: { kind: 'text', content: UNUSABLE_PRD } }, ...rules] };
+}
+
 /** Every file under `folder`, relative and sorted, without sopls's own `.sopls/` state. */
 export function filesUnder(folder: string): string[] {
   if (!existsSync(folder)) {

@@ -5,27 +5,17 @@ import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { describe, test } from 'node:test';
 import { companyRules } from '../protocol/session';
-import { CODE_FILES, filesUnder, IDEA, PROJECT, proposedText } from './company';
+import { CODE_FILES, filesUnder, PROJECT, proposedText } from './company';
+import { acceptAll, startGeneration } from './moves';
 import { RUN_SECONDS, STEP_SECONDS, until, Workbench } from './workbench';
 
-const TITLE = 'sopls: Generate Project from Idea';
 // Seconds each answer of the endpoint takes, so the progress notification is seen at work.
 const ANSWER_DELAY = 0.3;
 
 /** Runs Generate Project from Idea with code review turned off in the options, up to the review. */
 async function generateToReview(workbench: Workbench): Promise<void> {
-  await workbench.runCommand(TITLE);
-  await workbench.answerInput(/The idea in a line/, IDEA);
-
-  // The options: turning code review off shows the list again with the new value.
-  await workbench.pick(/^Code review/);
-  const start = workbench.option(/Start/);
-  await start.filter({ hasText: 'code review off' }).waitFor({ timeout: STEP_SECONDS * 1000 });
-  await workbench.screenshot('options');
-  await start.click();
-
   // The progress notification names the run and, as it goes, the role at work and the cost.
-  const progress = await workbench.waitForToast(`sopls: ${IDEA}`);
+  const progress = await startGeneration(workbench);
   await progress.filter({ hasText: / · \$\d/ }).waitFor({ timeout: RUN_SECONDS * 1000 });
   await workbench.screenshot('progress');
   await progress.waitFor({ state: 'detached', timeout: RUN_SECONDS * 1000 });
@@ -90,8 +80,7 @@ describe('Generate Project from Idea in VS Code', { timeout: 600_000 }, () => {
         await assertReviewShown(workbench);
         assert.deepEqual(filesUnder(workbench.workspace), [], 'nothing is written before the review is accepted');
 
-        await workbench.clickToastButton(/files to review/, 'Accept All');
-        await workbench.waitForToast(/applied the proposal of run/);
+        await acceptAll(workbench);
         await workbench.screenshot('accepted');
 
         for (const path of CODE_FILES) {

@@ -48,8 +48,11 @@ function freePort(): Promise<number> {
   });
 }
 
-/** The environment of code-server and everything it starts: no machine LLM settings, a private HOME. */
-function isolatedEnvironment(home: string): NodeJS.ProcessEnv {
+/**
+ * The environment of code-server and everything it starts: no machine LLM settings, a private
+ * HOME, the endpoint's key as OPENAI_API_KEY unless `apiKey` is null, then `more`.
+ */
+function isolatedEnvironment(home: string, apiKey: string | null, more: Record<string, string>): NodeJS.ProcessEnv {
   const environment = Object.fromEntries(
     Object.entries(process.env).filter(
       ([name]) => !name.startsWith('OPENAI_') && !name.startsWith('SOPLS_') && !name.startsWith('VSCODE_'),
@@ -61,7 +64,8 @@ function isolatedEnvironment(home: string): NodeJS.ProcessEnv {
     XDG_CONFIG_HOME: join(home, '.config'),
     XDG_DATA_HOME: join(home, '.local', 'share'),
     XDG_CACHE_HOME: join(home, '.cache'),
-    OPENAI_API_KEY: API_KEY,
+    ...(apiKey === null ? {} : { OPENAI_API_KEY: apiKey }),
+    ...more,
   };
 }
 
@@ -90,6 +94,10 @@ export interface WorkbenchOptions {
   prepare?: (workspace: string) => void;
   /** More user settings. */
   settings?: Record<string, unknown>;
+  /** The key in OPENAI_API_KEY (the test key when not given); null for none. */
+  apiKey?: string | null;
+  /** More environment variables for code-server and the language server. */
+  environment?: Record<string, string>;
 }
 
 /** One flow's VS Code: its own workspace, user data, extensions, HOME, endpoint and browser. */
@@ -123,7 +131,11 @@ export class Workbench {
 
     const python = await soplsPython();
     const endpoint = await ScriptedEndpoint.start(python, options.rules);
-    const environment = isolatedEnvironment(home);
+    const environment = isolatedEnvironment(
+      home,
+      options.apiKey === undefined ? API_KEY : options.apiKey,
+      options.environment ?? {},
+    );
     const entry = codeServerEntry();
     const config = join(folder, 'code-server.yaml');
     writeFileSync(config, 'auth: none\ncert: false\n');
