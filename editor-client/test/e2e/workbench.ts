@@ -214,6 +214,8 @@ export class Workbench {
         args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'],
       });
       const context = await browser.newContext({ viewport: { width: 1600, height: 1000 } });
+      // As a user who lets the page read the clipboard (Fix Bug offers what was copied).
+      await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: `http://127.0.0.1:${port}` });
       const page = await context.newPage();
       await page.goto(url, { timeout: START_SECONDS * 1000 });
       await page.locator('.monaco-workbench').waitFor({ timeout: START_SECONDS * 1000 });
@@ -245,6 +247,8 @@ export class Workbench {
       return await body();
     } catch (error) {
       const shot = await this.screenshot('failure').catch((reason: Error) => `(no screenshot: ${reason.message})`);
+      await this.showNotifications().catch(() => undefined);
+      await this.screenshot('notifications').catch(() => undefined);
       const logs = join(this.output, 'vscode-logs');
       try {
         cpSync(join(this.userData, 'logs'), logs, { recursive: true });
@@ -330,21 +334,46 @@ export class Workbench {
     await row.click();
   }
 
-  /** A notification toast whose text matches `text`. */
+  /** The message whose text matches `text`: its toast, or its row in the notification center. */
   toast(text: string | RegExp): Locator {
-    return this.page.locator('.notifications-toasts .notification-toast').filter({ hasText: text }).first();
+    return this.page
+      .locator('.notifications-toasts .notification-toast, .notifications-center .notification-list-item')
+      .filter({ hasText: text })
+      .first();
   }
 
+  /**
+   * Waits for the message matching `text`. VS Code hides an information's toast after some
+   * seconds; where the toast is not on screen, the notification center is opened, as a user
+   * does, and the message is looked for there (new messages go there while it is open).
+   */
   async waitForToast(text: string | RegExp, seconds = STEP_SECONDS): Promise<Locator> {
-    const toast = this.toast(text);
-    await toast.waitFor({ timeout: seconds * 1000 });
-    return toast;
+    const message = this.toast(text);
+    await until(
+      async () => {
+        if (await message.isVisible()) {
+          return true;
+        }
+        await this.showNotifications();
+        return undefined;
+      },
+      seconds,
+      `a message matching ${text}`,
+    );
+    return message;
   }
 
-  /** Clicks the button `name` of the toast whose text matches `text`. */
+  /** Clicks the button `name` of the message whose text matches `text`. */
   async clickToastButton(text: string | RegExp, name: string): Promise<void> {
-    const toast = await this.waitForToast(text, RUN_SECONDS);
-    await toast.getByRole('button', { name, exact: true }).click();
+    const message = await this.waitForToast(text, RUN_SECONDS);
+    await message.getByRole('button', { name, exact: true }).click();
+  }
+
+  /** Opens the notification center from the status bar's bell, unless it is open. */
+  async showNotifications(): Promise<void> {
+    if (!(await this.page.locator('.notifications-center').isVisible())) {
+      await this.page.locator('.statusbar-item[id*="notifications"]').first().click({ timeout: 5000 });
+    }
   }
 
   /** The text of every visible editor line, for asserting what a diff shows. */
