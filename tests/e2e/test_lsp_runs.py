@@ -371,3 +371,18 @@ async def test_delete_run_removes_its_folder_and_refuses_a_running_run(
             with pytest.raises(JsonRpcException, match="runId") as bad:
                 await execute(client, "sopls.deleteRun", {"runId": run_id})
             assert bad.value.code == -32602
+
+
+async def test_delete_run_refuses_a_run_folder_reached_through_a_symlink(tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    folder, record = RunFolder.create(elsewhere, RunOptions(idea="a clock"))
+    workspace = tmp_path / "workspace"
+    workspace.mkdir()
+    (workspace / ".sopls").symlink_to(elsewhere / ".sopls")
+
+    async with editor_session(workspace) as client:
+        with pytest.raises(JsonRpcException, match="symbolic link") as refused:
+            await execute(client, "sopls.deleteRun", {"runId": record.id})
+
+    assert refused.value.code == -32602
+    assert folder.record_path.is_file()
