@@ -41,6 +41,7 @@ APPLY_RUN = "sopls.applyRun"
 LIST_RUNS = "sopls.listRuns"
 GET_RUN = "sopls.getRun"
 CANCEL_RUN = "sopls.cancelRun"
+DELETE_RUN = "sopls.deleteRun"
 
 
 @SERVER.feature(types.INITIALIZE)
@@ -183,3 +184,11 @@ def _status(server: SoplsLanguageServer, record: RunRecord) -> str:
 def cancel_run(server: SoplsLanguageServer, *arguments: Any) -> dict[str, Any]:
     args = parse_arguments(RunIdArguments, arguments)
     return {"runId": args.run_id, "cancelled": server.runs.cancel(args.run_id)}
+
+
+@SERVER.command(DELETE_RUN)
+def delete_run(server: SoplsLanguageServer, *arguments: Any) -> dict[str, Any]:
+    """Removes a run's folder: its record, proposal, documents and saved calls, not its project."""
+    args = parse_arguments(RunIdArguments, arguments)
+    server.runs.delete(args.run_id, server.workspace_root)
+    return {"runId": args.run_id, "deleted": True}

@@ -10,11 +10,12 @@ the run, makes the run unreadable rather than followed.
 from __future__ import annotations
 
 import asyncio
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pygls.exceptions import JsonRpcInvalidParams
+from pygls.exceptions import JsonRpcInternalError, JsonRpcInvalidParams
 
 from agents.edits.paths import UnsafePathError, safe_relative_path
 from agents.errors import SoplsError
@@ -71,18 +72,46 @@ class RunManager:
 
     def open(self, run_id: str, workspace: Path) -> tuple[RunFolder, RunRecord]:
         """The folder and record of the run `run_id` (a valid run id), or InvalidParams."""
-        path = self._folders.get(run_id) or _stored_folder(run_id, workspace)
-        if path is None:
-            raise JsonRpcInvalidParams(
-                f"runId: no run {run_id!r} in {runs_folder(workspace)} or in the runs index "
-                "of the workspace; sopls.listRuns shows the runs there"
-            )
         try:
-            folder, record = read_run(path)
+            folder, record = read_run(self._folder(run_id, workspace))
         except UnreadableRunError as exc:
             raise _unusable(exc) from None
         self._folders[run_id] = folder.path
         return folder, record
+
+    def delete(self, run_id: str, workspace: Path) -> None:
+        """Remove the folder of the run `run_id`, found as `open` finds it, or InvalidParams.
+
+        A run that cannot be read is removed too, since its reason asks for exactly that; a
+        folder reached through a symlink is refused, as the link could lead anywhere.
+        """
+        if self.is_active(run_id):
+            raise JsonRpcInvalidParams(
+                f"runId: run {run_id!r} is still going; cancel it before deleting it"
+            )
+        path = self._folder(run_id, workspace)
+        if any(part.is_symlink() for part in (path, path.parent, path.parent.parent)):
+            raise JsonRpcInvalidParams(
+                f"runId: the folder of run {run_id!r} is reached through a symbolic link; "
+                f"remove {path} by hand"
+            )
+        try:
+            shutil.rmtree(path)
+        except OSError as exc:
+            raise JsonRpcInternalError(
+                f"{path} could not be removed ({exc.strerror}); remove it by hand"
+            ) from None
+        self._folders.pop(run_id, None)
+
+    def _folder(self, run_id: str, workspace: Path) -> Path:
+        """The folder of the run `run_id`: one seen before, else a stored one; or InvalidParams."""
+        path = self._folders.get(run_id) or _stored_folder(run_id, workspace)
+        if path is None or not path.is_dir():
+            raise JsonRpcInvalidParams(
+                f"runId: no run {run_id!r} in {runs_folder(workspace)} or in the runs index "
+                "of the workspace; sopls.listRuns shows the runs there"
+            )
+        return path
 
     def project_root(self, folder: RunFolder, record: RunRecord) -> Path:
         """Where a stored run's files go (see `run_project_root`), or InvalidParams."""

@@ -1,5 +1,6 @@
 import * as vscode from 'vscode';
 import { registerCommands } from './commands';
+import { DocumentsView } from './documentsView';
 import { RedactingLog } from './log';
 import { onDidChangePython } from './python';
 import { ProposalDocuments, PROPOSAL_SCHEME, Review } from './review';
@@ -21,9 +22,10 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   server = new SoplsServer(log, apiKeys);
   const runs = new RunStore(server, log);
   const documents = new ProposalDocuments();
-  const review = new Review(server, documents, runs);
+  const documentsView = new DocumentsView(server, documents, runs, context.extensionUri);
+  const review = new Review(server, documents, runs, (runId) => documentsView.open(runId));
   const tree = new RunsTree(runs, review);
-  const services = { server, runs, review, apiKeys, log };
+  const services = { server, runs, review, documentsView, apiKeys, log };
 
   context.subscriptions.push(
     log,
@@ -32,6 +34,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     runs,
     documents,
     review,
+    documentsView,
     tree,
     vscode.workspace.registerTextDocumentContentProvider(PROPOSAL_SCHEME, documents),
     vscode.window.createTreeView(RUNS_VIEW, { treeDataProvider: tree, showCollapseAll: true }),

@@ -10,6 +10,7 @@ export const ServerCommand = {
   listRuns: 'sopls.listRuns',
   getRun: 'sopls.getRun',
   cancelRun: 'sopls.cancelRun',
+  deleteRun: 'sopls.deleteRun',
 } as const;
 
 export type ServerCommandName = (typeof ServerCommand)[keyof typeof ServerCommand];
@@ -153,6 +154,11 @@ export interface ApplyRunResult {
 export interface CancelRunResult {
   runId: string;
   cancelled: boolean;
+}
+
+export interface DeleteRunResult {
+  runId: string;
+  deleted: boolean;
 }
 
 /** `sopls/runEvent`: a role started, finished or failed a step; `cost` is the run's USD so far. */

@@ -1,4 +1,5 @@
 import * as vscode from 'vscode';
+import { proposesDocuments } from './documentsPage';
 import { UserError } from './errors';
 import { headline, statusLabel } from './format';
 import { ApplyRunArguments, ApplyRunResult, ChangeKind, RunIdArguments, ServerCommand, StoredRun } from './protocol';
@@ -61,6 +62,11 @@ export class ProposalDocuments implements vscode.TextDocumentContentProvider, vs
     });
   }
 
+  /** The proposed text of one file, for a link that opens it outside a review. */
+  proposed(runId: string, path: string, text: string): vscode.Uri {
+    return this.put(runId, path, 'after', text);
+  }
+
   dispose(): void {
     this.changed.dispose();
   }
@@ -108,6 +114,8 @@ interface Session {
   title: string;
   files: ReviewFile[];
   accepted: Set<string>;
+  /** The run proposes sopls's documents, so the question offers to show them. */
+  documents: boolean;
 }
 
 /**
@@ -126,6 +134,7 @@ export class Review implements vscode.Disposable {
     private readonly server: SoplsServer,
     private readonly documents: ProposalDocuments,
     private readonly runs: RunStore,
+    private readonly showDocuments: (runId: string) => Promise<void>,
   ) {}
 
   /** Opens the diff of a run's proposal and asks what to do with it. */
@@ -186,6 +195,14 @@ export class Review implements vscode.Disposable {
     void vscode.window.showInformationMessage(`sopls: discarded the proposal of run ${runId}; nothing was applied.`);
   }
 
+  /** Ends the run's review without a word, e.g. once the run is deleted. */
+  forget(runId: string): void {
+    const session = this.sessions.get(runId);
+    if (session !== undefined) {
+      this.close(session);
+    }
+  }
+
   dispose(): void {
     this.changed.dispose();
   }
@@ -198,6 +215,7 @@ export class Review implements vscode.Disposable {
       title: requirement ? `sopls run ${run.runId}: ${headline(requirement)}` : `sopls run ${run.runId}`,
       files: this.documents.hold(run),
       accepted: previous?.accepted ?? new Set(),
+      documents: proposesDocuments(run.files),
     };
     this.sessions.set(run.runId, session);
     this.changedSessions();
@@ -229,6 +247,7 @@ export class Review implements vscode.Disposable {
         'Accept All',
         'Accept File…',
         'Discard',
+        ...(session.documents ? ['Show Documents'] : []),
       );
       if (choice === 'Accept All') {
         await this.acceptAll(session.runId);
@@ -236,6 +255,8 @@ export class Review implements vscode.Disposable {
         this.discard(session.runId);
       } else if (choice === 'Accept File…') {
         await this.acceptFile(session.runId);
+      } else if (choice === 'Show Documents') {
+        await this.showDocuments(session.runId);
       } else {
         // Dismissed: the review stays open for the palette and the runs tree.
         return;

@@ -1,3 +1,4 @@
+import { DocumentsView } from './documentsView';
 import { RedactingLog } from './log';
 import { Review } from './review';
 import { RunStore } from './runs';
@@ -9,6 +10,7 @@ export interface Services {
   server: SoplsServer;
   runs: RunStore;
   review: Review;
+  documentsView: DocumentsView;
   apiKeys: ApiKeyStore;
   log: RedactingLog;
 }

@@ -338,3 +338,51 @@ async def test_a_project_generated_again_over_its_files_is_a_diff_and_a_refusal_
         assert refused["reason"] == "the file is read-only"
         # The editor that asked says it with its own next step; the server adds no second message.
         assert not any("read-only" in m.message for m in client.messages)
+
+
+async def test_delete_run_removes_its_folder_and_refuses_a_running_run(
+    endpoint: ScriptedEndpoint, tmp_path: Path
+) -> None:
+    kept, _ = RunFolder.create(tmp_path, RunOptions(idea="a word-frequency CLI"))
+    broken, _ = RunFolder.create(tmp_path, RunOptions(idea="a clock"))
+    broken.record_path.write_text("{")  # listed as unreadable, with the advice to remove it
+    script_company(endpoint, delay=0.3)
+    async with editor_session(tmp_path, initialization_options=llm_options(endpoint)) as client:
+        running = start_generate(client, "generate-4")
+        await wait_for_requests(endpoint, 1)
+        going = next(
+            r["runId"]
+            for r in await execute(client, "sopls.listRuns", {})
+            if r["status"] == "running"
+        )
+        with pytest.raises(JsonRpcException, match="still going") as refused:
+            await execute(client, "sopls.deleteRun", {"runId": going})
+        assert refused.value.code == -32602
+        await execute(client, "sopls.cancelRun", {"runId": going})
+        await asyncio.wait_for(running, 2)
+
+        for run_id in (going, broken.path.name):
+            answer = await execute(client, "sopls.deleteRun", {"runId": run_id})
+            assert answer == {"runId": run_id, "deleted": True}
+
+        assert [r["runId"] for r in await execute(client, "sopls.listRuns", {})] == [kept.path.name]
+        assert sorted(p.name for p in (tmp_path / ".sopls" / "runs").iterdir()) == [kept.path.name]
+        for run_id in (going, "../runs", "nope"):
+            with pytest.raises(JsonRpcException, match="runId") as bad:
+                await execute(client, "sopls.deleteRun", {"runId": run_id})
+            assert bad.value.code == -32602
+
+
+async def test_delete_run_refuses_a_run_folder_reached_through_a_symlink(tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    folder, record = RunFolder.create(elsewhere, RunOptions(idea="a clock"))
+    workspace = tmp_path / "workspace"
+    workspace.mkdir()
+    (workspace / ".sopls").symlink_to(elsewhere / ".sopls")
+
+    async with editor_session(workspace) as client:
+        with pytest.raises(JsonRpcException, match="symbolic link") as refused:
+            await execute(client, "sopls.deleteRun", {"runId": record.id})
+
+    assert refused.value.code == -32602
+    assert folder.record_path.is_file()

@@ -9,6 +9,8 @@ export const Command = {
   reviewRun: 'sopls.client.reviewRun',
   resumeRun: 'sopls.client.resumeRun',
   cancelRun: 'sopls.client.cancelRun',
+  showDocuments: 'sopls.client.showDocuments',
+  deleteRun: 'sopls.client.deleteRun',
   showRuns: 'sopls.client.showRuns',
   setApiKey: 'sopls.client.setApiKey',
   restartServer: 'sopls.client.restartServer',

@@ -9,7 +9,7 @@ import { Command, CommandId } from './ids';
 import { RunArgument } from './pickRun';
 import { requestFeature } from './requestFeature';
 import { acceptAll, acceptFile, discard } from './review';
-import { cancelRun, resumeRun, reviewRun, showRuns } from './runs';
+import { cancelRun, deleteRun, resumeRun, reviewRun, showDocuments, showRuns } from './runs';
 
 type Handler = (services: Services, argument: RunArgument) => Promise<void>;
 
@@ -20,6 +20,8 @@ const HANDLERS: Record<CommandId, Handler> = {
   [Command.reviewRun]: reviewRun,
   [Command.resumeRun]: resumeRun,
   [Command.cancelRun]: cancelRun,
+  [Command.showDocuments]: showDocuments,
+  [Command.deleteRun]: deleteRun,
   [Command.showRuns]: showRuns,
   [Command.setApiKey]: setApiKey,
   [Command.restartServer]: (services) => services.server.restart(),

@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
 import { headline, usd } from '../format';
-import { CancelRunResult, ResumeRunArguments, RunIdArguments, ServerCommand } from '../protocol';
+import { CancelRunResult, DeleteRunResult, ResumeRunArguments, RunIdArguments, ServerCommand } from '../protocol';
 import { RUNS_VIEW } from '../runsTree';
 import { Services } from '../services';
 import { runDefaults } from '../settings';
@@ -61,6 +61,47 @@ export async function cancelRun(services: Services, argument: RunArgument): Prom
     void vscode.window.showInformationMessage(`sopls: run ${run.runId} is not going in this window's server.`);
   }
   await services.runs.refresh();
+}
+
+export async function showDocuments(services: Services, argument: RunArgument): Promise<void> {
+  const run = await chooseRun(services, argument, (r) => r.status !== 'unreadable', {
+    title: 'sopls: Show Documents',
+    placeHolder: 'The run whose PRD, design and tasks to show',
+    none: 'sopls: no run to show; "sopls: Generate Project from Idea" starts one.',
+  });
+  if (run !== undefined) {
+    await services.documentsView.open(run.runId);
+  }
+}
+
+export async function deleteRun(services: Services, argument: RunArgument): Promise<void> {
+  const run = await chooseRun(services, argument, (r) => r.status !== 'running', {
+    title: 'sopls: Delete Run',
+    placeHolder: 'The run whose folder to remove',
+    none: 'sopls: no run to delete; a running run must be cancelled first.',
+  });
+  if (run === undefined) {
+    return;
+  }
+  const choice = await vscode.window.showWarningMessage(
+    `Delete run ${run.runId}${run.requirement ? ` (${headline(run.requirement)})` : ''}?`,
+    {
+      modal: true,
+      detail:
+        "Its folder in .sopls/runs is removed: the record, the proposal, the documents and the saved calls. The project's files stay.",
+    },
+    'Delete',
+  );
+  if (choice !== 'Delete') {
+    return;
+  }
+  await services.server.execute<DeleteRunResult>(ServerCommand.deleteRun, {
+    runId: run.runId,
+  } satisfies RunIdArguments);
+  services.review.forget(run.runId);
+  services.documentsView.close(run.runId);
+  await services.runs.refresh();
+  void vscode.window.showInformationMessage(`sopls: deleted run ${run.runId}.`);
 }
 
 export async function showRuns(services: Services): Promise<void> {

@@ -1,5 +1,6 @@
-// `npm run package` makes a .vsix that holds the bundle, the manifest and the readme only, and
-// the bundle runs without node_modules.
+// `npm run package` makes a .vsix that holds the bundles (the extension and the documents webview's
+// script, mermaid included), the manifest and the readme only, and the bundle runs without
+// node_modules.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -56,9 +57,23 @@ describe('the .vsix', () => {
 
   after(() => rmSync(folder, { recursive: true, force: true }));
 
-  test('holds the bundle, the manifest and the readme, and no sources or node_modules', () => {
+  test('holds the bundles, the manifest and the readme, and no sources or node_modules', () => {
     const extensionFiles = [...files.keys()].filter((name) => name.startsWith('extension/')).sort();
-    assert.deepEqual(extensionFiles, ['extension/dist/extension.js', 'extension/package.json', 'extension/readme.md']);
+    assert.deepEqual(extensionFiles, [
+      'extension/dist/extension.js',
+      'extension/dist/webview/documents.js',
+      'extension/package.json',
+      'extension/readme.md',
+    ]);
+  });
+
+  test("the webview's bundle holds mermaid whole, so it imports nothing at run time", () => {
+    const script = files.get('extension/dist/webview/documents.js')!.toString('utf8');
+    assert.match(script, /quadrantChart/);
+    assert.match(script, /classDiagram/);
+    assert.match(script, /sequenceDiagram/);
+    assert.match(script, /acquireVsCodeApi/);
+    assert.doesNotMatch(script, /\bimport\(/, 'every diagram kind is in the bundle, none fetched later');
   });
 
   test('contributes every command of the extension under the sopls category', () => {
@@ -75,6 +90,8 @@ describe('the .vsix', () => {
         Command.reviewRun,
         Command.resumeRun,
         Command.cancelRun,
+        Command.showDocuments,
+        Command.deleteRun,
         Command.showRuns,
         Command.setApiKey,
       ].map((id) => titles.get(id)),
@@ -85,6 +102,8 @@ describe('the .vsix', () => {
         'Review Run',
         'Resume Run',
         'Cancel Run',
+        'Show Documents',
+        'Delete Run',
         'Show Runs',
         'Set API Key',
       ],
@@ -128,12 +147,16 @@ describe('the .vsix', () => {
     writeFileSync(join(installed, 'extension.js'), files.get('extension/dist/extension.js')!);
     const fakeVscode = join(__dirname, '..', 'stubs', 'vscode.js');
     stubModules({ vscode: fakeVscode });
-    const { fake, SecretStorage } = await import(fakeVscode);
+    const { fake, SecretStorage, Uri } = await import(fakeVscode);
 
     const extension = await import(join(installed, 'extension.js'));
     assert.equal(typeof extension.activate, 'function');
     assert.equal(typeof extension.deactivate, 'function');
-    const context = { subscriptions: [] as { dispose(): unknown }[], secrets: new SecretStorage() };
+    const context = {
+      subscriptions: [] as { dispose(): unknown }[],
+      secrets: new SecretStorage(),
+      extensionUri: Uri.file(join(folder, 'installed')),
+    };
     await extension.activate(context);
 
     assert.deepEqual([...fake.commands.keys()].sort(), Object.values(Command).sort());

@@ -3,7 +3,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { CreateFile, TextDocumentEdit, WorkspaceEdit } from 'vscode-languageserver-protocol';
-import { ApplyRunResult, RunResult, RunSummary, ServerCommand, StoredRun } from '../../src/protocol';
+import { DOCUMENTS, documentPath, documentsPage } from '../../src/documentsPage';
+import { ApplyRunResult, DeleteRunResult, RunResult, RunSummary, ServerCommand, StoredRun } from '../../src/protocol';
 import { API_KEY, companyRules, ProgressValue, ScriptedEndpoint, ServerSession, soplsPython } from './session';
 
 const IDEA = 'a word-frequency CLI';
@@ -154,6 +155,43 @@ describe('generating a project', () => {
       annotations.every((annotation) => annotation.needsConfirmation === false),
       'accepted in the review already',
     );
+  });
+
+  test("a stored run's documents come with its files, their diagrams as figures, and deleteRun removes the run", async () => {
+    const result = await session.execute<RunResult>(ServerCommand.generateProject, {
+      idea: IDEA,
+      codeReview: false,
+      apply: 'none',
+    });
+    const stored = await session.execute<StoredRun>(ServerCommand.getRun, { runId: result.runId });
+    const documents = DOCUMENTS.map(({ stem, title }) => ({
+      stem,
+      title,
+      markdown: stored.files.find((file) => file.path === documentPath(stem))?.after ?? '',
+    }));
+    assert.ok(
+      documents.every((document) => document.markdown),
+      'the PRD, the design and the tasks are proposed',
+    );
+
+    const html = documentsPage({
+      title: IDEA,
+      documents,
+      files: stored.files.map((file) => file.path),
+      cspSource: 'vscode-resource:',
+      script: 'vscode-resource:/dist/webview/documents.js',
+      nonce: '0'.repeat(32),
+    });
+    const kinds = [...html.matchAll(/<figure class="diagram"><pre class="diagram-source">(\w+)/g)].map(
+      ([, kind]) => kind,
+    );
+    assert.deepEqual(kinds, ['quadrantChart', 'classDiagram', 'sequenceDiagram']);
+    assert.match(html, /data-path="wordfreq\/counter\.py"/, 'the tasks link to the proposed files');
+
+    const deleted = await session.execute<DeleteRunResult>(ServerCommand.deleteRun, { runId: result.runId });
+    assert.deepEqual(deleted, { runId: result.runId, deleted: true });
+    const runs = await session.execute<RunSummary[]>(ServerCommand.listRuns);
+    assert.ok(!runs.some((run) => run.runId === result.runId));
   });
 
   test('bad arguments get InvalidParams naming the field', async () => {

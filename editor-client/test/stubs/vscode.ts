@@ -182,6 +182,12 @@ export enum LogLevel {
   Error = 5,
 }
 
+export enum ViewColumn {
+  Active = -1,
+  Beside = -2,
+  One = 1,
+}
+
 export enum ConfigurationTarget {
   Global = 1,
   Workspace = 2,
@@ -194,6 +200,8 @@ export interface Message {
   level: 'information' | 'warning' | 'error';
   text: string;
   items: string[];
+  /** Only when the extension passed options, e.g. `{ modal: true }`. */
+  options?: { modal?: boolean; detail?: string };
 }
 
 export interface ProgressRecord {
@@ -221,6 +229,47 @@ export class StatusBarItem {
 
   dispose(): void {
     this.visible = false;
+  }
+}
+
+/** A webview panel: the HTML the extension set, and messages sent to it as its script would. */
+export class WebviewPanel {
+  private readonly listeners: ((message: unknown) => unknown)[] = [];
+  private readonly disposed = new EventEmitter<void>();
+  readonly onDidDispose = this.disposed.event;
+  revealed = 0;
+  isDisposed = false;
+
+  readonly webview = {
+    html: '',
+    cspSource: 'https://*.vscode-cdn.net',
+    asWebviewUri: (uri: Uri): Uri => Uri.parse(`https://file+.vscode-resource.vscode-cdn.net${uri.path}`),
+    onDidReceiveMessage: (listener: (message: unknown) => unknown): Disposable => {
+      this.listeners.push(listener);
+      return new Disposable(() => this.listeners.splice(this.listeners.indexOf(listener), 1));
+    },
+  };
+
+  constructor(
+    readonly viewType: string,
+    public title: string,
+    readonly options: { enableScripts?: boolean; localResourceRoots?: Uri[] },
+  ) {}
+
+  /** Sends `message` as the webview's script would, and waits for the extension to handle it. */
+  async receive(message: unknown): Promise<void> {
+    await Promise.all(this.listeners.map((listener) => listener(message)));
+  }
+
+  reveal(): void {
+    this.revealed += 1;
+  }
+
+  dispose(): void {
+    if (!this.isDisposed) {
+      this.isDisposed = true;
+      this.disposed.fire();
+    }
   }
 }
 
@@ -333,6 +382,9 @@ function freshState() {
     /** The open editor tabs (a multi-file diff opens one, labelled with its title). */
     tabs: [] as { label: string }[],
     shownDocuments: [] as Uri[],
+    webviewPanels: [] as WebviewPanel[],
+    /** Files `workspace.fs` reads, by path. */
+    files: new Map<string, string>(),
     activeTextEditor: undefined as unknown,
     clipboard: '',
     extensions: new Map<string, unknown>(),
@@ -370,8 +422,11 @@ export const fake = {
 };
 
 function showMessage(level: Message['level']) {
-  return async (text: string, ...items: string[]): Promise<string | undefined> => {
-    fake.messages.push({ level, text, items });
+  return async (text: string, ...rest: (string | Message['options'])[]): Promise<string | undefined> => {
+    const [first, ...others] = rest;
+    const options = typeof first === 'object' ? first : undefined;
+    const items = (options === undefined ? rest : others).filter((item) => typeof item === 'string');
+    fake.messages.push({ level, text, items, ...(options === undefined ? {} : { options }) });
     const index = fake.messageAnswers.findIndex((answer) => answer.when.test(text));
     if (index < 0) {
       return undefined;
@@ -394,7 +449,7 @@ export const window = {
       return true;
     },
   },
-  async showTextDocument(uri: Uri): Promise<void> {
+  async showTextDocument(uri: Uri, _options?: object): Promise<void> {
     fake.shownDocuments.push(uri);
   },
   async showInputBox(options: { title?: string; prompt?: string; password?: boolean }): Promise<string | undefined> {
@@ -435,6 +490,16 @@ export const window = {
     const item = new StatusBarItem(id);
     fake.statusBarItems.push(item);
     return item;
+  },
+  createWebviewPanel(
+    viewType: string,
+    title: string,
+    _column: ViewColumn,
+    options: WebviewPanel['options'],
+  ): WebviewPanel {
+    const panel = new WebviewPanel(viewType, title, options);
+    fake.webviewPanels.push(panel);
+    return panel;
   },
   createTreeView(id: string, options: { treeDataProvider: TreeDataProvider }): Disposable {
     fake.treeProviders.set(id, options.treeDataProvider);
@@ -482,6 +547,15 @@ export const workspace = {
         fake.configurationUpdates.push({ key: full(key), value });
       },
     };
+  },
+  fs: {
+    async readFile(uri: Uri): Promise<Uint8Array> {
+      const text = fake.files.get(uri.path);
+      if (text === undefined) {
+        throw new Error(`no file ${uri.path}`);
+      }
+      return new TextEncoder().encode(text);
+    },
   },
   registerTextDocumentContentProvider(scheme: string, provider: TextDocumentContentProvider): Disposable {
     fake.contentProviders.set(scheme, provider);

@@ -13,9 +13,12 @@ export const PYTHON_WITHOUT_SOPLS = join(FIXTURES, 'python-without-sopls');
 export const WORKSPACE = '/home/user/project';
 export const RUN_ID = '20260101-120000-a1b2c3';
 
+export const EXTENSION = '/extensions/sopls';
+
 interface Context {
   subscriptions: { dispose(): unknown }[];
   secrets: SecretStorage;
+  extensionUri: Uri;
 }
 
 const activated: Context[] = [];
@@ -37,7 +40,7 @@ export function useFakes(): void {
 }
 
 export async function activateExtension(secrets = new SecretStorage()): Promise<Context> {
-  const context: Context = { subscriptions: [], secrets };
+  const context: Context = { subscriptions: [], secrets, extensionUri: Uri.file(EXTENSION) };
   activated.push(context);
   await activate(context as unknown as vscode.ExtensionContext);
   return context;
