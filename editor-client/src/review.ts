@@ -294,10 +294,11 @@ export class Review implements vscode.Disposable {
     this.sessions.delete(session.runId);
     this.documents.release(session.files);
     this.changedSessions();
-    // The multi-file diff of a finished review would only show stale "added" marks.
+    // The multi-file diff of a finished review would only show stale "added" marks. VS Code
+    // labels its tab with the title and the number of files: "… (8 files)".
     const tabs = vscode.window.tabGroups.all
       .flatMap((group) => group.tabs)
-      .filter((tab) => tab.label === session.title);
+      .filter((tab) => tab.label === session.title || tab.label.startsWith(`${session.title} (`));
     void vscode.window.tabGroups.close(tabs);
   }
 

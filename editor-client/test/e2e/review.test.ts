@@ -67,6 +67,13 @@ async function assertReviewShown(workbench: Workbench): Promise<void> {
   await workbench.screenshot('review');
 }
 
+/** The review's tab closes once the review is done. */
+async function assertReviewClosed(workbench: Workbench): Promise<void> {
+  await workbench.page
+    .getByRole('tab', { name: /sopls run .*: a word-frequency CLI/ })
+    .waitFor({ state: 'detached', timeout: STEP_SECONDS * 1000 });
+}
+
 function projectFile(workbench: Workbench, path: string): string {
   return join(workbench.workspace, PROJECT, path);
 }
@@ -81,6 +88,7 @@ describe('Generate Project from Idea in VS Code', { timeout: 600_000 }, () => {
         assert.deepEqual(filesUnder(workbench.workspace), [], 'nothing is written before the review is accepted');
 
         await acceptAll(workbench);
+        await assertReviewClosed(workbench);
         await workbench.screenshot('accepted');
 
         for (const path of CODE_FILES) {
@@ -110,6 +118,7 @@ describe('Generate Project from Idea in VS Code', { timeout: 600_000 }, () => {
 
         await workbench.clickToastButton(/files to review/, 'Discard');
         await workbench.waitForToast(/discarded the proposal of run .* nothing was applied/);
+        await assertReviewClosed(workbench);
         await workbench.screenshot('discarded');
 
         assert.deepEqual(filesUnder(workbench.workspace), [], 'the workspace holds only sopls state');

@@ -379,7 +379,7 @@ function freshState() {
     treeProviders: new Map<string, TreeDataProvider>(),
     contentProviders: new Map<string, TextDocumentContentProvider>(),
     textDocuments: [] as { uri: Uri; isDirty: boolean; save(): Promise<boolean> }[],
-    /** The open editor tabs (a multi-file diff opens one, labelled with its title). */
+    /** The open editor tabs (a multi-file diff opens one, labelled with its title and file count). */
     tabs: [] as { label: string }[],
     shownDocuments: [] as Uri[],
     webviewPanels: [] as WebviewPanel[],
@@ -578,7 +578,8 @@ export const commands = {
     }
     fake.executed.push({ command, args });
     if (command === 'vscode.changes') {
-      fake.tabs.push({ label: String(args[0]) });
+      // As VS Code labels the tab: the title and how many files it shows.
+      fake.tabs.push({ label: `${String(args[0])} (${(args[1] as unknown[]).length} files)` });
     }
     return undefined;
   },

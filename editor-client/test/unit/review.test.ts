@@ -262,7 +262,7 @@ describe('the review order and its tab', () => {
 
     await run(Command.reviewRun, RUN_ID);
 
-    assert.deepEqual(fake.tabs, [{ label: `sopls run ${RUN_ID}: a word-frequency CLI` }]);
+    assert.deepEqual(fake.tabs, [{ label: `sopls run ${RUN_ID}: a word-frequency CLI (5 files)` }]);
   });
 });
 
