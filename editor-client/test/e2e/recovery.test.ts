@@ -17,21 +17,7 @@ import {
   unusablePrdRules,
 } from './company';
 import { acceptAll, resume, startGeneration } from './moves';
-import { RUN_SECONDS, STEP_SECONDS, Workbench, WorkbenchOptions } from './workbench';
-
-/** Opens a workbench for `flow`, runs `body` in it as one step, and closes it. */
-async function inWorkbench(
-  flow: string,
-  options: WorkbenchOptions,
-  body: (workbench: Workbench) => Promise<void>,
-): Promise<void> {
-  const workbench = await Workbench.open(flow, options);
-  try {
-    await workbench.step(() => body(workbench));
-  } finally {
-    await workbench.close();
-  }
-}
+import { RUN_SECONDS, STEP_SECONDS, Workbench } from './workbench';
 
 function assertProjectWritten(workbench: Workbench): void {
   for (const path of CODE_FILES) {
@@ -54,7 +40,7 @@ async function failureToast(workbench: Workbench, actions: string[]): Promise<st
 
 describe('Runs that do not go to plan, in VS Code', { timeout: 600_000 }, () => {
   test('Cancel stops the run and writes nothing; Resume Run finishes it to a review that applies', async () => {
-    await inWorkbench('cancel-resume', { rules: companyRules(1.5) }, async (workbench) => {
+    await Workbench.run('cancel-resume', { rules: companyRules(1.5) }, async (workbench) => {
       const progress = await startGeneration(workbench);
       await progress.filter({ hasText: / · \$\d/ }).waitFor({ timeout: RUN_SECONDS * 1000 });
       await progress.getByRole('button', { name: 'Cancel' }).click();
@@ -70,7 +56,7 @@ describe('Runs that do not go to plan, in VS Code', { timeout: 600_000 }, () => 
   });
 
   test('An endpoint that fails is one sentence with Resume Run and Show Log, and the log has the details', async () => {
-    await inWorkbench(
+    await Workbench.run(
       'endpoint-failure',
       { rules: failingRules(), environment: { SOPLS_LLM__MAX_RETRIES: '0' } },
       async (workbench) => {
@@ -86,7 +72,7 @@ describe('Runs that do not go to plan, in VS Code', { timeout: 600_000 }, () => 
   });
 
   test('An answer the run cannot use is named in plain words and opens with Open Model Answer', async () => {
-    await inWorkbench('unusable-answer', { rules: unusablePrdRules() }, async (workbench) => {
+    await Workbench.run('unusable-answer', { rules: unusablePrdRules() }, async (workbench) => {
       await startGeneration(workbench);
       const text = await failureToast(workbench, ['Resume Run', 'Show Log', 'Open Model Answer']);
       assert.match(text, /after \d+ tries/, text);
@@ -101,7 +87,7 @@ describe('Runs that do not go to plan, in VS Code', { timeout: 600_000 }, () => 
 
   test('Set API Key keeps the key the endpoint wants; the refused run then resumes with it', async () => {
     const key = 'sk-e2e-7f3a9c';
-    await inWorkbench(
+    await Workbench.run(
       'api-key',
       { rules: keyedRules(key), apiKey: null, environment: { SOPLS_LLM__MAX_RETRIES: '0' } },
       async (workbench) => {

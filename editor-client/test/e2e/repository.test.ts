@@ -132,15 +132,6 @@ async function assertCalcDiff(workbench: Workbench, added: string): Promise<void
   await workbench.screenshot('review');
 }
 
-async function inRepository(flow: string, rules: object, body: (workbench: Workbench) => Promise<void>): Promise<void> {
-  const workbench = await Workbench.open(flow, { rules, prepare: calcRepository });
-  try {
-    await workbench.step(() => body(workbench));
-  } finally {
-    await workbench.close();
-  }
-}
-
 describe('Changes to an opened repository, in VS Code', { timeout: 600_000 }, () => {
   test('Request Feature proposes an edit of the existing file and a new test, and Accept All applies both', async () => {
     const prd = companyRules() as { rules: Rule[] };
@@ -149,19 +140,23 @@ describe('Changes to an opened repository, in VS Code', { timeout: 600_000 }, ()
       original_requirement: 'add multiply',
       project_name: 'calc',
     };
-    await inRepository('request-feature', rulesWith([json('PRD', prdData), ...FEATURE_RULES]), async (workbench) => {
-      await startRepositoryRun(workbench, 'sopls: Request Feature', /What should/, 'add multiply');
-      await assertCalcDiff(workbench, 'def multiply');
-      await acceptAll(workbench);
+    await Workbench.run(
+      'request-feature',
+      { prepare: calcRepository, rules: rulesWith([json('PRD', prdData), ...FEATURE_RULES]) },
+      async (workbench) => {
+        await startRepositoryRun(workbench, 'sopls: Request Feature', /What should/, 'add multiply');
+        await assertCalcDiff(workbench, 'def multiply');
+        await acceptAll(workbench);
 
-      const calc = readFileSync(join(workbench.workspace, 'pkg', 'calc.py'), 'utf8');
-      assert.equal(calc, CALC + MULTIPLY);
-      assert.equal(readFileSync(join(workbench.workspace, 'tests', 'test_multiply.py'), 'utf8'), MULTIPLY_TEST);
-    });
+        const calc = readFileSync(join(workbench.workspace, 'pkg', 'calc.py'), 'utf8');
+        assert.equal(calc, CALC + MULTIPLY);
+        assert.equal(readFileSync(join(workbench.workspace, 'tests', 'test_multiply.py'), 'utf8'), MULTIPLY_TEST);
+      },
+    );
   });
 
   test('Fix Bug proposes the one-line fix as a diff, and Accept All applies it', async () => {
-    await inRepository('fix-bug', rulesWith(FIX_RULES), async (workbench) => {
+    await Workbench.run('fix-bug', { prepare: calcRepository, rules: rulesWith(FIX_RULES) }, async (workbench) => {
       await startRepositoryRun(workbench, 'sopls: Fix Bug', /What goes wrong/, 'add subtracts');
       await assertCalcDiff(workbench, 'return a + b');
       await acceptAll(workbench);

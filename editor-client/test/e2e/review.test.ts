@@ -80,76 +80,61 @@ function projectFile(workbench: Workbench, path: string): string {
 
 describe('Generate Project from Idea in VS Code', { timeout: 600_000 }, () => {
   test('Accept All writes every proposed file with the proposed text', async () => {
-    const workbench = await Workbench.open('accept-all', { rules: companyRules(ANSWER_DELAY) });
-    try {
-      await workbench.step(async () => {
-        await generateToReview(workbench);
-        await assertReviewShown(workbench);
-        assert.deepEqual(filesUnder(workbench.workspace), [], 'nothing is written before the review is accepted');
+    await Workbench.run('accept-all', { rules: companyRules(ANSWER_DELAY) }, async (workbench) => {
+      await generateToReview(workbench);
+      await assertReviewShown(workbench);
+      assert.deepEqual(filesUnder(workbench.workspace), [], 'nothing is written before the review is accepted');
 
-        await acceptAll(workbench);
-        await assertReviewClosed(workbench);
-        await workbench.screenshot('accepted');
+      await acceptAll(workbench);
+      await assertReviewClosed(workbench);
+      await workbench.screenshot('accepted');
 
-        for (const path of CODE_FILES) {
-          assert.equal(readFileSync(projectFile(workbench, path), 'utf8'), proposedText(path), path);
-        }
-        const written = filesUnder(join(workbench.workspace, PROJECT));
-        assert.ok(
-          CODE_FILES.every((path) => written.includes(path)),
-          `every code file is written: ${written}`,
-        );
-        assert.ok(
-          written.some((path) => path.startsWith('docs/')),
-          `the documents are written too: ${written}`,
-        );
-      });
-    } finally {
-      await workbench.close();
-    }
+      for (const path of CODE_FILES) {
+        assert.equal(readFileSync(projectFile(workbench, path), 'utf8'), proposedText(path), path);
+      }
+      const written = filesUnder(join(workbench.workspace, PROJECT));
+      assert.ok(
+        CODE_FILES.every((path) => written.includes(path)),
+        `every code file is written: ${written}`,
+      );
+      assert.ok(
+        written.some((path) => path.startsWith('docs/')),
+        `the documents are written too: ${written}`,
+      );
+    });
   });
 
   test('Discard writes nothing', async () => {
-    const workbench = await Workbench.open('discard', { rules: companyRules(ANSWER_DELAY) });
-    try {
-      await workbench.step(async () => {
-        await generateToReview(workbench);
-        await assertReviewShown(workbench);
+    await Workbench.run('discard', { rules: companyRules(ANSWER_DELAY) }, async (workbench) => {
+      await generateToReview(workbench);
+      await assertReviewShown(workbench);
 
-        await workbench.clickToastButton(/files to review/, 'Discard');
-        await workbench.waitForToast(/discarded the proposal of run .* nothing was applied/);
-        await assertReviewClosed(workbench);
-        await workbench.screenshot('discarded');
+      await workbench.clickToastButton(/files to review/, 'Discard');
+      await workbench.waitForToast(/discarded the proposal of run .* nothing was applied/);
+      await assertReviewClosed(workbench);
+      await workbench.screenshot('discarded');
 
-        assert.deepEqual(filesUnder(workbench.workspace), [], 'the workspace holds only sopls state');
-        assert.equal(existsSync(join(workbench.workspace, PROJECT)), false);
-      });
-    } finally {
-      await workbench.close();
-    }
+      assert.deepEqual(filesUnder(workbench.workspace), [], 'the workspace holds only sopls state');
+      assert.equal(existsSync(join(workbench.workspace, PROJECT)), false);
+    });
   });
 
   test('Accept File writes only the file picked', async () => {
-    const workbench = await Workbench.open('accept-file', { rules: companyRules(ANSWER_DELAY) });
-    try {
-      await workbench.step(async () => {
-        await generateToReview(workbench);
-        await assertReviewShown(workbench);
+    await Workbench.run('accept-file', { rules: companyRules(ANSWER_DELAY) }, async (workbench) => {
+      await generateToReview(workbench);
+      await assertReviewShown(workbench);
 
-        await workbench.clickToastButton(/files to review/, 'Accept File…');
-        await workbench.quickInput.getByText('sopls: Accept File').waitFor({ timeout: STEP_SECONDS * 1000 });
-        await workbench.screenshot('accept-file-pick');
-        await workbench.pick(/wordfreq\/counter\.py/);
-        // The review goes on with one file fewer.
-        await workbench.waitForToast(/files to review/);
-        await workbench.screenshot('accepted-one');
+      await workbench.clickToastButton(/files to review/, 'Accept File…');
+      await workbench.quickInput.getByText('sopls: Accept File').waitFor({ timeout: STEP_SECONDS * 1000 });
+      await workbench.screenshot('accept-file-pick');
+      await workbench.pick(/wordfreq\/counter\.py/);
+      // The review goes on with one file fewer.
+      await workbench.waitForToast(/files to review/);
+      await workbench.screenshot('accepted-one');
 
-        const path = 'wordfreq/counter.py';
-        assert.equal(readFileSync(projectFile(workbench, path), 'utf8'), proposedText(path));
-        assert.deepEqual(filesUnder(workbench.workspace), [`${PROJECT}/${path}`], 'no other file is written');
-      });
-    } finally {
-      await workbench.close();
-    }
+      const path = 'wordfreq/counter.py';
+      assert.equal(readFileSync(projectFile(workbench, path), 'utf8'), proposedText(path));
+      assert.deepEqual(filesUnder(workbench.workspace), [`${PROJECT}/${path}`], 'no other file is written');
+    });
   });
 });

@@ -233,6 +233,20 @@ export class Workbench {
     }
   }
 
+  /** Opens a workbench for `flow`, runs `body` in it as one step, and closes it. */
+  static async run(
+    flow: string,
+    options: WorkbenchOptions,
+    body: (workbench: Workbench) => Promise<void>,
+  ): Promise<void> {
+    const workbench = await Workbench.open(flow, options);
+    try {
+      await workbench.step(() => body(workbench));
+    } finally {
+      await workbench.close();
+    }
+  }
+
   /** Writes `output/<flow>/<n>-<name>.png`. */
   async screenshot(name: string): Promise<string> {
     this.shots += 1;
